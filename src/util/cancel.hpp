@@ -1,0 +1,16 @@
+#pragma once
+// Process-wide cancellation: SIGINT/SIGTERM set it; long waits (polling, propagation, sleeps) check
+// it and return Errc::cancelled so clean-up (TXT records, authorizations) still runs on the way out.
+#include <chrono>
+
+namespace certpilot::util {
+
+void request_cancel();            // async-signal-safe
+bool cancel_requested();
+void reset_cancel();              // tests
+// Sleeps up to d, waking early on cancellation. Returns false when cancelled.
+bool sleep_cancellable(std::chrono::milliseconds d);
+// Installs SIGINT/SIGTERM handlers that call request_cancel(); a second signal exits at once.
+void install_cancel_signal_handlers();
+
+}  // namespace certpilot::util
