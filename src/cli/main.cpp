@@ -1,1 +1,42 @@
-int main() { return 0; }
+#include <algorithm>
+#include <iostream>
+
+#include "cli/command.hpp"
+#include "cli/common.hpp"
+
+namespace certpilot::cli {
+
+std::vector<Command>& commands() {
+  static std::vector<Command> all;
+  return all;
+}
+
+}  // namespace certpilot::cli
+
+int main(int argc, char** argv) {
+  using namespace certpilot::cli;
+  CLI::App app{"certpilot: ACME certificates over DNS-01, renewed and served in one process"};
+  app.set_version_flag("--version", std::string("certpilot ") + CERTPILOT_VERSION);
+  app.require_subcommand(1);
+  GlobalOptions globals;
+  add_global_options(app, globals);
+  auto& cmds = commands();
+  std::sort(cmds.begin(), cmds.end(), [](const Command& a, const Command& b) { return a.name < b.name; });
+  std::vector<std::pair<CLI::App*, std::function<int()>>> runners;
+  for (auto& c : cmds) {
+    auto run = c.setup(app);
+    runners.emplace_back(app.get_subcommand(c.name), std::move(run));
+  }
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    const int rc = app.exit(e);
+    return rc == 0 ? 0 : kExitUsage;
+  }
+  apply_global_options(globals);
+  for (auto& [sub, run] : runners) {
+    if (sub != nullptr && sub->parsed()) return run();
+  }
+  std::cerr << "certpilot: no command given; see 'certpilot --help'\n";
+  return kExitUsage;
+}
