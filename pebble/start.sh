@@ -71,9 +71,7 @@ pebble_pid=""
 chall_pid=""
 started_ok=0
 
-# If anything below fails, take down what we started: a half-started fixture must not leak servers.
-cleanup_on_failure() {
-  ((started_ok)) && return 0
+kill_started() {
   for pid in $pebble_pid $chall_pid; do
     kill -TERM "$pid" 2>/dev/null || true
   done
@@ -81,6 +79,14 @@ cleanup_on_failure() {
   for pid in $pebble_pid $chall_pid; do
     kill -KILL "$pid" 2>/dev/null || true
   done
+  pebble_pid=""
+  chall_pid=""
+}
+
+# If anything below fails, take down what we started: a half-started fixture must not leak servers.
+cleanup_on_failure() {
+  ((started_ok)) && return 0
+  kill_started
 }
 trap cleanup_on_failure EXIT
 
@@ -95,29 +101,6 @@ show_logs_and_die() {
   } >&2
   exit 1
 }
-
-# Free ports: bind port 0 on 127.0.0.1 (TCP, and UDP too so the DNS port works for both), keep all
-# sockets open until every port is chosen so the ports are distinct. Another process may still grab
-# one before the server binds it; the startup check then fails with the server's bind error.
-read -r p_acme p_mgmt p_chall p_dns p_http p_tls < <(
-  python3 - <<'EOF'
-import socket
-held, ports = [], []
-while len(ports) < 6:
-    t = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    t.bind(("127.0.0.1", 0))
-    port = t.getsockname()[1]
-    u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    try:
-        u.bind(("127.0.0.1", port))
-    except OSError:
-        t.close(); u.close()
-        continue
-    held += [t, u]
-    ports.append(port)
-print(*ports)
-EOF
-)
 
 # Pebble's own HTTPS certificate: a throwaway CA plus a server certificate for every loopback name a
 # client may use. Pebble serves the same certificate on its management port.
@@ -141,65 +124,107 @@ EOF
 }
 gen_tls "$dir" || { cat "$dir/openssl.log" >&2; die "openssl failed generating Pebble's TLS certificate"; }
 
-# Pebble never connects to httpPort/tlsPort for DNS-01; pointing them at challtestsrv's listeners
-# keeps HTTP-01 / TLS-ALPN-01 usable for anyone who wants them.
-template="$script_dir/pebble-config.json"
-((eab)) && template="$script_dir/pebble-config-eab.json"
-jq --arg listen "127.0.0.1:$p_acme" --arg mgmt "127.0.0.1:$p_mgmt" \
-   --arg cert "$dir/pebble-cert.pem" --arg key "$dir/pebble-key.pem" \
-   --argjson http "$p_http" --argjson tls "$p_tls" \
-   '.pebble.listenAddress = $listen | .pebble.managementListenAddress = $mgmt
-    | .pebble.certificate = $cert | .pebble.privateKey = $key
-    | .pebble.httpPort = $http | .pebble.tlsPort = $tls | .pebble.ocspResponderURL = ""' \
-   "$template" >"$dir/pebble-config.json"
-
-: >"$dir/pebble.log"
-: >"$dir/challtestsrv.log"
-
-# setsid: the servers outlive this script and must not share its process group (a caller that kills
-# the script's group on timeout, or a Ctrl-C in the terminal, must not take them down by accident).
-if ((challtestsrv)); then
-  setsid pebble-challtestsrv \
-    -management "127.0.0.1:$p_chall" \
-    -dns01 "127.0.0.1:$p_dns" \
-    -http01 "127.0.0.1:$p_http" \
-    -https01 "" \
-    -tlsalpn01 "127.0.0.1:$p_tls" \
-    -defaultIPv4 "127.0.0.1" \
-    -defaultIPv6 "" \
-    </dev/null >>"$dir/challtestsrv.log" 2>&1 &
-  chall_pid=$!
-  [[ -n "$dns_server" ]] || dns_server="127.0.0.1:$p_dns"
-fi
-
-pebble_args=(-config "$dir/pebble-config.json")
-[[ -n "$dns_server" ]] && pebble_args+=(-dnsserver "$dns_server")
-# Run from DIR so any relative path Pebble resolves lands in the state directory.
-(cd "$dir" && exec env "${pebble_env[@]}" setsid pebble "${pebble_args[@]}" \
-  </dev/null >>"$dir/pebble.log" 2>&1) &
-pebble_pid=$!
+# Free ports: bind port 0 on 127.0.0.1 (TCP, and UDP too so the DNS port works for both), keep all
+# sockets open until every port is chosen so the ports are distinct. Another process may still grab
+# one before the server binds it: launch() then reports a bind error and we try again.
+pick_ports() {
+  read -r p_acme p_mgmt p_chall p_dns p_http p_tls < <(
+  python3 - <<'EOF'
+import socket
+held, ports = [], []
+while len(ports) < 6:
+    t = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    t.bind(("127.0.0.1", 0))
+    port = t.getsockname()[1]
+    u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    try:
+        u.bind(("127.0.0.1", port))
+    except OSError:
+        t.close(); u.close()
+        continue
+    held += [t, u]
+    ports.append(port)
+print(*ports)
+EOF
+  )
+}
 
 alive() { kill -0 "$1" 2>/dev/null; }
 
-deadline=$((SECONDS + timeout))
-pebble_up=0
-chall_up=$((1 - challtestsrv))
-while ((!pebble_up || !chall_up)); do
-  alive "$pebble_pid" || show_logs_and_die "pebble exited during startup"
+# One attempt: config for the ports picked, start both servers, wait until they answer. Returns 1
+# with $failure set when a server died or did not answer in time.
+launch() {
+  pebble_dns="$dns_server"
+  # Pebble never connects to httpPort/tlsPort for DNS-01; pointing them at challtestsrv's listeners
+  # keeps HTTP-01 / TLS-ALPN-01 usable for anyone who wants them.
+  template="$script_dir/pebble-config.json"
+  ((eab)) && template="$script_dir/pebble-config-eab.json"
+  jq --arg listen "127.0.0.1:$p_acme" --arg mgmt "127.0.0.1:$p_mgmt" \
+     --arg cert "$dir/pebble-cert.pem" --arg key "$dir/pebble-key.pem" \
+     --argjson http "$p_http" --argjson tls "$p_tls" \
+     '.pebble.listenAddress = $listen | .pebble.managementListenAddress = $mgmt
+      | .pebble.certificate = $cert | .pebble.privateKey = $key
+      | .pebble.httpPort = $http | .pebble.tlsPort = $tls | .pebble.ocspResponderURL = ""' \
+     "$template" >"$dir/pebble-config.json"
+
+  # setsid: the servers outlive this script and must not share its process group (a caller that kills
+  # the script's group on timeout, or a Ctrl-C in the terminal, must not take them down by accident).
   if ((challtestsrv)); then
-    alive "$chall_pid" || show_logs_and_die "pebble-challtestsrv exited during startup"
+    setsid pebble-challtestsrv \
+      -management "127.0.0.1:$p_chall" \
+      -dns01 "127.0.0.1:$p_dns" \
+      -http01 "127.0.0.1:$p_http" \
+      -https01 "" \
+      -tlsalpn01 "127.0.0.1:$p_tls" \
+      -defaultIPv4 "127.0.0.1" \
+      -defaultIPv6 "" \
+      </dev/null >>"$dir/challtestsrv.log" 2>&1 &
+    chall_pid=$!
+    [[ -n "$dns_server" ]] || pebble_dns="127.0.0.1:$p_dns"
   fi
-  if ((!pebble_up)) && curl -sS -f -o /dev/null --max-time 2 --cacert "$dir/ca.pem" \
-      "https://127.0.0.1:$p_acme/dir" 2>/dev/null; then
-    pebble_up=1
+
+  pebble_args=(-config "$dir/pebble-config.json")
+  [[ -n "$pebble_dns" ]] && pebble_args+=(-dnsserver "$pebble_dns")
+  # Run from DIR so any relative path Pebble resolves lands in the state directory.
+  (cd "$dir" && exec env "${pebble_env[@]}" setsid pebble "${pebble_args[@]}" \
+    </dev/null >>"$dir/pebble.log" 2>&1) &
+  pebble_pid=$!
+
+  deadline=$((SECONDS + timeout))
+  pebble_up=0
+  chall_up=$((1 - challtestsrv))
+  while ((!pebble_up || !chall_up)); do
+    alive "$pebble_pid" || { failure="pebble exited during startup"; return 1; }
+    if ((challtestsrv)); then
+      alive "$chall_pid" || { failure="pebble-challtestsrv exited during startup"; return 1; }
+    fi
+    if ((!pebble_up)) && curl -sS -f -o /dev/null --max-time 2 --cacert "$dir/ca.pem" \
+        "https://127.0.0.1:$p_acme/dir" 2>/dev/null; then
+      pebble_up=1
+    fi
+    # challtestsrv has no GET health endpoint; any HTTP answer (even 404) means it is listening.
+    if ((!chall_up)) && curl -sS -o /dev/null --max-time 2 "http://127.0.0.1:$p_chall/" 2>/dev/null; then
+      chall_up=1
+    fi
+    ((pebble_up && chall_up)) && break
+    ((SECONDS < deadline)) || { failure="servers did not answer within ${timeout}s"; return 1; }
+    sleep 0.1
+  done
+  return 0
+}
+
+: >"$dir/pebble.log"
+: >"$dir/challtestsrv.log"
+for attempt in 1 2 3; do
+  pick_ports
+  launch && break
+  # Another process took one of our free ports between picking and binding: pick again.
+  if ((attempt < 3)) && grep -qi "address already in use" "$dir/pebble.log" "$dir/challtestsrv.log"; then
+    kill_started
+    echo "==== attempt $attempt failed with a port conflict, retrying" | tee -a "$dir/pebble.log" >>"$dir/challtestsrv.log"
+    continue
   fi
-  # challtestsrv has no GET health endpoint; any HTTP answer (even 404) means it is listening.
-  if ((!chall_up)) && curl -sS -o /dev/null --max-time 2 "http://127.0.0.1:$p_chall/" 2>/dev/null; then
-    chall_up=1
-  fi
-  ((pebble_up && chall_up)) && break
-  ((SECONDS < deadline)) || show_logs_and_die "servers did not answer within ${timeout}s"
-  sleep 0.1
+  show_logs_and_die "$failure"
 done
 
 # The management port must serve the same TLS certificate as the ACME port (clients use one bundle).
