@@ -53,6 +53,11 @@ class PrivateKey {
   KeyType type_;
 };
 
+// RFC 7638 §3 thumbprint of any public JWK: base64url(SHA-256) over only the required members
+// (EC: crv, kty, x, y; RSA: e, kty, n; oct: k, kty; OKP: crv, kty, x) in lexicographic order with no
+// whitespace. Returns "" when kty is unknown or a required member is missing or not a string.
+std::string jwk_thumbprint(const nlohmann::json& jwk);
+
 // SHA-256 / SHA-384 digests (raw bytes).
 std::string sha256(std::string_view data);
 std::string sha384(std::string_view data);
