@@ -34,3 +34,9 @@ inline Result<void> ok() { return {}; }
   if (!tmp) return ::certpilot::util::fail(tmp.error().wrapped(ctx)); \
   decl = std::move(*tmp)
 #define CERTPILOT_TRY(decl, expr, ctx) CERTPILOT_TRY_IMPL(CERTPILOT_CONCAT(cp_try_, __LINE__), decl, expr, ctx)
+// The same for an expression returning Result<void>.
+#define CERTPILOT_TRY_VOID(expr, ctx)                                        \
+  do {                                                                       \
+    if (auto cp_try_void_ = (expr); !cp_try_void_)                           \
+      return ::certpilot::util::fail(cp_try_void_.error().wrapped(ctx));     \
+  } while (0)
