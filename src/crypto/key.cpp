@@ -127,13 +127,18 @@ Result<PrivateKey> PrivateKey::generate(KeyType type) {
 
 Result<PrivateKey> PrivateKey::from_pem(std::string_view pem) {
   const auto blocks = detail::scan_pem(pem);
+  // The first key block wins, so files holding a certificate and its key (haproxy style) or the
+  // "EC PARAMETERS" block `openssl ecparam -genkey` writes first still load; with no key block at
+  // all the error names the first block seen.
   const detail::PemBlock* found = nullptr;
   for (const auto& block : blocks) {
-    if (block.label == "EC PARAMETERS" && block.complete) {
-      continue;  // `openssl ecparam -genkey` writes the curve before the key
+    if (is_key_label(block.label) || block.label == "ENCRYPTED PRIVATE KEY") {
+      found = &block;
+      break;
     }
-    found = &block;
-    break;
+  }
+  if (found == nullptr && !blocks.empty()) {
+    found = &blocks.front();
   }
   if (found == nullptr) {
     return fail(Errc::invalid_input, "private key: no PEM block found, expected PRIVATE KEY");

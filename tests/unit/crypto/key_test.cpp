@@ -151,7 +151,26 @@ TEST_CASE("from_pem rejects what is not a usable private key, naming what it fou
   }
   SECTION("wrong block type") {
     expect_error(ec.public_pem(), "found a PUBLIC KEY block, expected PRIVATE KEY");
+    expect_error("-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n",
+                 "found a CERTIFICATE block, expected PRIVATE KEY");
   }
+}
+
+TEST_CASE("from_pem finds the key among other blocks", "[crypto]") {
+  auto ec = PrivateKey::generate(KeyType::ec_p256).value();
+  // `openssl ecparam -genkey` output: the curve parameters, then a traditional EC key.
+  crypto::BioPtr bio(BIO_new(BIO_s_mem()));
+  REQUIRE(PEM_write_bio_Parameters(bio.get(), ec.get()) == 1);
+  const std::string ecparam = crypto_test::bio_string(bio.get()) + crypto_test::traditional_pem(ec.get());
+  CHECK_THAT(ecparam, Catch::StartsWith("-----BEGIN EC PARAMETERS-----"));
+  auto from_ecparam = PrivateKey::from_pem(ecparam);
+  REQUIRE(from_ecparam.has_value());
+  CHECK(from_ecparam->public_der() == ec.public_der());
+  // A combined file: something else first, then the key.
+  auto combined = PrivateKey::from_pem(ec.public_pem() + "comment\n" + ec.to_pem());
+  REQUIRE(combined.has_value());
+  CHECK(combined->public_der() == ec.public_der());
+  CHECK(ERR_peek_error() == 0);
 }
 
 TEST_CASE("load names the file and reads keys", "[crypto]") {
