@@ -1,0 +1,35 @@
+#pragma once
+// `certpilot issue --out DIR`: a plain set of files outside the store, replaced atomically.
+//
+// DIR is a symlink to DIR.versions/<n>/ holding key.pem (0600), cert.pem, chain.pem, fullchain.pem.
+// A new set is written to DIR.versions/<n+1>.tmp, fsync'ed, renamed, and DIR is switched with one
+// rename(2) of a temporary symlink, so a reader opening DIR/key.pem and DIR/cert.pem sees one set;
+// rename(2) cannot replace a non-empty folder, a symlink it can. The previous set is kept (a reader
+// that resolved DIR just before the switch still finds its files); older ones are removed.
+//
+// If DIR exists and is not such a symlink (a plain folder or file from elsewhere), nothing is
+// touched and the error says how to proceed: certpilot never deletes or migrates files it did not
+// write.
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "crypto/certificate.hpp"
+#include "crypto/key.hpp"
+#include "store/store.hpp"
+#include "util/result.hpp"
+
+namespace certpilot::store {
+
+struct OutputDirOptions {
+  FaultHook fault_hook;  // tests only; steps "version_written", "before_swap"
+};
+
+// Verifies first (verify_material: the key matches the leaf, the leaf names exactly `names` when
+// not empty); on any error nothing is written. Errc::invalid_input for material or a foreign DIR,
+// Errc::conflict when another certpilot writes the same DIR, Errc::io for the file system.
+util::Result<void> write_output_dir(const std::filesystem::path& dir, const crypto::PrivateKey& key,
+                                    const crypto::CertificateChain& chain, const std::vector<std::string>& names,
+                                    const OutputDirOptions& options = {});
+
+}  // namespace certpilot::store
