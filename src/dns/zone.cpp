@@ -1,0 +1,136 @@
+#include "dns/zone.hpp"
+
+#include <algorithm>
+
+#include "util/log.hpp"
+#include "util/strings.hpp"
+
+namespace certpilot::dns {
+
+using util::Errc;
+using util::fail;
+
+namespace {
+
+// SERVFAIL, REFUSED and friends mean the resolver could not tell us: never guess past them.
+Result<void> usable(const wire::Message& m, const std::string& what, const Resolver& r) {
+  const auto rc = m.header.rcode;
+  if (rc == wire::rcode::kNoError || rc == wire::rcode::kNxDomain) return util::ok();
+  return fail(Errc::dns, what + ": " + r.description() + " answered " + wire::rcode_name(rc));
+}
+
+std::vector<std::string> answer_names(const wire::Message& m, const std::string& owner, std::uint16_t t) {
+  std::vector<std::string> out;
+  for (const auto& rr : m.answers) {
+    if (rr.type != t || !wire::same_name(rr.name, owner)) continue;
+    if (auto n = wire::parse_name_rdata(rr.rdata)) out.push_back(wire::canonical_name(*n));
+  }
+  return out;
+}
+
+}  // namespace
+
+std::string parent_name(const std::string& name) {
+  const std::string n = wire::canonical_name(name);
+  const auto dot = n.find('.');
+  return dot == std::string::npos ? std::string() : n.substr(dot + 1);
+}
+
+Result<std::string> find_zone(Resolver& resolver, const std::string& fqdn) {
+  const std::string start = wire::canonical_name(fqdn);
+  for (std::string name = start; !name.empty(); name = parent_name(name)) {
+    const std::string what = "finding the zone of " + start + " (SOA " + name + ")";
+    CERTPILOT_TRY(auto m, resolver.query(name, wire::type::kSoa), what);
+    if (auto u = usable(m, what, resolver); !u) return fail(u.error());
+    bool is_cname = false;
+    for (const auto& rr : m.answers) {
+      if (!wire::same_name(rr.name, name)) continue;
+      if (rr.type == wire::type::kSoa) return name;
+      if (rr.type == wire::type::kCname) is_cname = true;
+    }
+    if (is_cname) continue;
+    for (const auto& rr : m.authority) {
+      if (rr.type == wire::type::kSoa && wire::is_subdomain(start, rr.name) && !rr.name.empty()) {
+        return wire::canonical_name(rr.name);
+      }
+    }
+  }
+  return fail(Errc::dns, "finding the zone of " + start + ": no SOA record at or above it (asked " +
+                             resolver.description() + ")");
+}
+
+Result<std::string> find_primary(Resolver& resolver, const std::string& zone) {
+  const std::string what = "finding the primary of zone " + zone;
+  CERTPILOT_TRY(auto m, resolver.query(zone, wire::type::kSoa), what);
+  if (auto u = usable(m, what, resolver); !u) return fail(u.error());
+  for (const auto& rr : m.answers) {
+    if (rr.type == wire::type::kSoa && wire::same_name(rr.name, zone)) {
+      CERTPILOT_TRY(auto soa, wire::parse_soa(rr.rdata), what);
+      return wire::canonical_name(soa.mname);
+    }
+  }
+  return fail(Errc::dns, what + ": " + resolver.description() + " has no SOA record for it");
+}
+
+Result<std::string> follow_cname(Resolver& resolver, const std::string& fqdn, int max_hops) {
+  std::vector<std::string> chain{wire::canonical_name(fqdn)};
+  for (;;) {
+    const std::string& name = chain.back();
+    const std::string what = "following CNAMEs from " + chain.front();
+    CERTPILOT_TRY(auto m, resolver.query(name, wire::type::kCname), what);
+    if (auto u = usable(m, what, resolver); !u) return fail(u.error());
+    auto targets = answer_names(m, name, wire::type::kCname);
+    if (targets.empty()) return name;
+    const std::string& next = targets.front();
+    if (std::find(chain.begin(), chain.end(), next) != chain.end()) {
+      chain.push_back(next);
+      return fail(Errc::dns, what + ": CNAME loop " + util::join(chain, " -> "));
+    }
+    chain.push_back(next);
+    if (static_cast<int>(chain.size()) - 1 > max_hops) {
+      return fail(Errc::dns, what + ": more than " + std::to_string(max_hops) + " CNAMEs: " + util::join(chain, " -> "));
+    }
+  }
+}
+
+Result<std::vector<Nameserver>> find_nameservers(Resolver& resolver, const std::string& zone) {
+  const std::string what = "finding the nameservers of " + zone;
+  CERTPILOT_TRY(auto m, resolver.query(zone, wire::type::kNs), what);
+  if (auto u = usable(m, what, resolver); !u) return fail(u.error());
+  std::vector<Nameserver> out;
+  for (auto& name : answer_names(m, zone, wire::type::kNs)) out.push_back(Nameserver{name, {}});
+  if (out.empty()) return fail(Errc::dns, what + ": " + resolver.description() + " returned no NS records");
+  std::sort(out.begin(), out.end(), [](const Nameserver& a, const Nameserver& b) { return a.name < b.name; });
+  std::vector<Resolver::Job> jobs;
+  for (const auto& ns : out) {
+    jobs.push_back({&resolver, ns.name, wire::type::kA});
+    jobs.push_back({&resolver, ns.name, wire::type::kAaaa});
+  }
+  auto answers = Resolver::query_all(jobs);
+  for (std::size_t i = 0; i < jobs.size(); ++i) {
+    if (!answers[i]) continue;  // one family missing is normal; no address at all is caught below
+    for (const auto& rr : answers[i]->answers) {
+      if (rr.type == wire::type::kA) {
+        if (auto a = wire::parse_a(rr.rdata)) out[i / 2].addresses.push_back(*a);
+      } else if (rr.type == wire::type::kAaaa) {
+        if (auto a = wire::parse_aaaa(rr.rdata)) out[i / 2].addresses.push_back(*a);
+      }
+    }
+  }
+  // A nameserver we cannot reach by address cannot be checked; say so, and go on with the others.
+  std::vector<std::string> unresolved;
+  for (const auto& ns : out) {
+    if (ns.addresses.empty()) unresolved.push_back(ns.name);
+  }
+  if (unresolved.size() == out.size()) {
+    return fail(Errc::dns, what + ": no address (A/AAAA) for " + util::join(unresolved, ", ") + " at " +
+                               resolver.description());
+  }
+  for (const auto& name : unresolved) {
+    util::Logger("dns").warn("nameserver has no address, not checked", {{"zone", zone}, {"ns", name}});
+  }
+  std::erase_if(out, [](const Nameserver& ns) { return ns.addresses.empty(); });
+  return out;
+}
+
+}  // namespace certpilot::dns
