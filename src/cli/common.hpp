@@ -5,6 +5,7 @@
 #include <string>
 
 #include "util/error.hpp"
+#include "util/strings.hpp"
 
 namespace certpilot::cli {
 

@@ -1,0 +1,101 @@
+#include "agent/issue.hpp"
+
+#include <algorithm>
+#include <unistd.h>
+
+#include <filesystem>
+#include <set>
+
+#include "acme/issuance.hpp"
+#include "agent/ca_session.hpp"
+#include "agent/dns_setup.hpp"
+#include "store/output_dir.hpp"
+#include "store/store.hpp"
+#include "util/domain_name.hpp"
+#include "util/log.hpp"
+#include "util/strings.hpp"
+
+namespace certpilot::agent {
+
+namespace {
+const util::Logger kLog("agent");
+
+// Fails early, before any order exists, when the output folder's parent cannot be written.
+util::Result<void> check_output_parent(const std::string& out_dir) {
+  namespace fs = std::filesystem;
+  fs::path parent = fs::absolute(fs::path(out_dir)).parent_path();
+  std::error_code ec;
+  if (!fs::exists(parent, ec)) {
+    if (!fs::create_directories(parent, ec)) {
+      return util::fail(util::Errc::io, "cannot create the output folder's parent " + parent.string() + ": " + ec.message());
+    }
+  }
+  if (::access(parent.c_str(), W_OK | X_OK) != 0) {
+    return util::fail(util::Errc::io, "the output folder's parent " + parent.string() +
+                                          " is not writable; choose another --out or fix its permissions");
+  }
+  return util::ok();
+}
+
+}  // namespace
+
+util::Result<std::vector<std::string>> normalize_domains(const std::vector<std::string>& domains) {
+  if (domains.empty()) return util::fail(util::Errc::invalid_input, "no domain given; pass -d NAME (repeatable)");
+  std::vector<std::string> out;
+  std::set<std::string> seen;
+  for (const auto& d : domains) {
+    CERTPILOT_TRY(auto name, util::normalize_domain(d), "-d");
+    if (seen.insert(name).second) out.push_back(std::move(name));
+  }
+  if (out.size() > 100) {
+    return util::fail(util::Errc::invalid_input, std::to_string(out.size()) +
+                                                     " names in one certificate; CAs allow at most 100 (split them)");
+  }
+  return out;
+}
+
+util::Result<IssueOutcome> run_issue(const IssueOptions& options) {
+  CERTPILOT_TRY(auto names, normalize_domains(options.domains), "issue");
+  if (options.out_dir.empty() && options.cert_name.empty()) {
+    return util::fail(util::Errc::invalid_input, "say where the certificate goes: --out DIR or --name NAME (store)");
+  }
+  if (!options.out_dir.empty()) CERTPILOT_TRY_VOID(check_output_parent(options.out_dir), "--out");
+  if (!options.cert_name.empty()) CERTPILOT_TRY_VOID(store::validate_certificate_name(options.cert_name), "--name");
+  // Everything that can be checked locally is checked before the CA sees a request.
+  CERTPILOT_TRY(auto dns, DnsSetup::create(options.dns), "issue");
+  store::StoreOptions store_options;
+  store_options.root = options.state_dir;
+  CERTPILOT_TRY(auto store, store::Store::open(store_options), "state folder " + options.state_dir);
+  std::optional<store::CertLock> lock;
+  if (!options.cert_name.empty()) {
+    CERTPILOT_TRY(lock, store.lock(options.cert_name, store::LockWait::no_wait), "issue");
+  }
+  CERTPILOT_TRY(auto session, open_ca_session(options.ca, store, AccountMode::find_or_create), "issue");
+  CERTPILOT_TRY_VOID(dns->check_caa(session.client->directory(), names), "CAA");
+
+  CERTPILOT_TRY(auto cert_key, crypto::PrivateKey::generate(options.key_type), "certificate key");
+  acme::IssueRequest request{names, cert_key, options.ca.preferred_chain, {}, std::chrono::minutes(10)};
+  request.order.profile = options.ca.profile;
+  auto solver = dns->make_solver();
+  CERTPILOT_TRY(auto issued, acme::obtain_certificate(*session.client, *solver, request), "issue");
+
+  IssueOutcome outcome{issued.chain, {}, names};
+  if (!options.out_dir.empty()) {
+    CERTPILOT_TRY_VOID(store::write_output_dir(options.out_dir, cert_key, issued.chain, names),
+                       "writing " + options.out_dir);
+    outcome.written_to = options.out_dir;
+  } else {
+    store::CertificateMeta meta;
+    meta.name = options.cert_name;
+    meta.domains = names;
+    meta.ca_directory = options.ca.directory_url;
+    meta.account_id = session.account.url;
+    meta.issued_at = session.client->clock().now();
+    CERTPILOT_TRY_VOID(store.save_certificate(*lock, cert_key, issued.chain, meta), "saving " + options.cert_name);
+    outcome.written_to = store.certificate_path(options.cert_name).string();
+  }
+  kLog.info("certificate written", {{"dir", outcome.written_to}, {"serial", issued.chain.leaf().serial_hex()}});
+  return outcome;
+}
+
+}  // namespace certpilot::agent

@@ -1,0 +1,42 @@
+#pragma once
+// What the agent needs to talk to a CA and to a DNS: filled from CLI flags (certpilot issue) or
+// from the config file (certpilot run); everything below agent/ takes these values as parameters.
+#include <chrono>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "util/secret.hpp"
+
+namespace certpilot::agent {
+
+struct EabSettings {
+  std::string kid;
+  std::string hmac_key_file;  // base64url MAC key as the CA gave it; read when needed, never logged
+  std::string alg = "HS256";
+};
+
+struct CaSettings {
+  std::string directory_url;  // resolved: "letsencrypt" / "letsencrypt-staging" expanded
+  std::string ca_bundle;      // PEM roots for a private CA (Pebble); empty = system store
+  std::vector<std::string> emails;
+  bool agree_tos = false;
+  std::optional<EabSettings> eab;
+  std::optional<std::string> preferred_chain;
+  std::optional<std::string> profile;
+};
+
+struct DnsSettings {
+  std::string provider;                        // "rfc2136", "exec", "challtestsrv", ...
+  std::map<std::string, std::string> options;  // provider options (--dns-opt KEY=VALUE)
+  std::vector<std::string> resolvers;          // HOST[:PORT] for zone/CNAME/CAA lookups
+  std::string propagation = "authoritative";   // authoritative | resolvers | off
+  std::chrono::seconds propagation_timeout{120};
+  std::vector<std::string> caa_identities;     // used when the CA publishes none (--caa-identity)
+};
+
+// "letsencrypt" -> production URL, "letsencrypt-staging" -> staging; anything else unchanged.
+std::string resolve_directory_alias(const std::string& directory);
+
+}  // namespace certpilot::agent

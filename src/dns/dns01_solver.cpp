@@ -1,0 +1,104 @@
+#include "dns/dns01_solver.hpp"
+
+#include <algorithm>
+#include <map>
+
+#include "util/log.hpp"
+#include "util/strings.hpp"
+
+namespace certpilot::dns {
+
+namespace {
+const util::Logger kLog("dns");
+
+bool at_or_under(const std::string& name, const std::string& suffix) {
+  if (suffix.empty()) return true;
+  if (name.size() == suffix.size()) return util::iequals(name, suffix);
+  return name.size() > suffix.size() && name[name.size() - suffix.size() - 1] == '.' &&
+         util::iequals(std::string_view(name).substr(name.size() - suffix.size()), suffix);
+}
+}  // namespace
+
+Dns01Solver::Dns01Solver(std::vector<ProviderRoute> routes, DnsLookup& lookup, SolverOptions options)
+    : routes_(std::move(routes)), lookup_(lookup), options_(options) {}
+
+util::Result<Provider*> Dns01Solver::route_for(const std::string& fqdn) const {
+  const ProviderRoute* best = nullptr;
+  for (const auto& r : routes_) {
+    if (r.provider == nullptr || !at_or_under(fqdn, r.zone_suffix)) continue;
+    if (best == nullptr || r.zone_suffix.size() > best->zone_suffix.size()) best = &r;
+  }
+  if (best == nullptr) {
+    return util::fail(util::Errc::invalid_input, "no DNS provider is configured for " + fqdn +
+                                                     " (after following CNAMEs); add a provider for its zone");
+  }
+  return best->provider;
+}
+
+util::Result<void> Dns01Solver::present(const std::vector<acme::Dns01Challenge>& challenges) {
+  // A wildcard and its base name share one TXT name: group values so both are presented and both
+  // are awaited together (RFC 8555 §8.4 allows several TXT values at one name).
+  std::map<std::string, std::vector<std::string>> by_name;
+  for (const auto& c : challenges) by_name[util::to_lower(c.record_name())].push_back(c.txt_value);
+
+  std::vector<TxtExpectation> expectations;
+  for (const auto& [name, values] : by_name) {
+    std::string target = name;
+    if (options_.follow_cname) {
+      CERTPILOT_TRY(target, lookup_.follow_cname(name), "following CNAMEs of " + name);
+      if (target != name) kLog.info("challenge delegated by CNAME", {{"name", name}, {"target", target}});
+    }
+    CERTPILOT_TRY(std::string zone, lookup_.find_zone(target), "finding the zone of " + target);
+    CERTPILOT_TRY(Provider * provider, route_for(target), "DNS-01");
+    for (const auto& value : values) {
+      TxtRecord record{zone, target, value, options_.ttl};
+      {
+        // Remember it before the call: a provider that fails half-way may still have added it.
+        std::lock_guard lock(mu_);
+        presented_.push_back({record, provider});
+      }
+      if (auto r = provider->present(record); !r) {
+        return util::fail(r.error().wrapped(std::string(provider->name()) + ": adding TXT " + target));
+      }
+      kLog.info("TXT record presented", {{"fqdn", target}, {"zone", zone}, {"provider", provider->name()}});
+    }
+    expectations.push_back({target, zone, values});
+  }
+  CERTPILOT_TRY_VOID(lookup_.wait_until_served(expectations), "waiting for the TXT records to propagate");
+  return util::ok();
+}
+
+util::Result<void> Dns01Solver::cleanup(const std::vector<acme::Dns01Challenge>&) {
+  std::vector<Presented> todo;
+  {
+    std::lock_guard lock(mu_);
+    todo.swap(presented_);
+  }
+  std::vector<std::string> failures;
+  std::vector<Presented> failed;
+  for (const auto& p : todo) {
+    if (auto r = p.provider->cleanup(p.record); !r) {
+      failures.push_back(std::string(p.provider->name()) + ": removing TXT " + p.record.fqdn + ": " + r.error().message);
+      failed.push_back(p);
+    } else {
+      kLog.info("TXT record removed", {{"fqdn", p.record.fqdn}, {"provider", p.provider->name()}});
+    }
+  }
+  if (!failures.empty()) {
+    std::lock_guard lock(mu_);
+    presented_.insert(presented_.end(), failed.begin(), failed.end());  // a later call may retry
+    util::Error err(util::Errc::dns, "could not remove " + std::to_string(failures.size()) + " TXT record(s)");
+    err.details = std::move(failures);
+    return util::fail(std::move(err));
+  }
+  return util::ok();
+}
+
+std::vector<TxtRecord> Dns01Solver::presented() const {
+  std::lock_guard lock(mu_);
+  std::vector<TxtRecord> out;
+  for (const auto& p : presented_) out.push_back(p.record);
+  return out;
+}
+
+}  // namespace certpilot::dns

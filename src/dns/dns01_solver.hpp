@@ -1,0 +1,52 @@
+#pragma once
+// DNS-01 for a whole order: follow _acme-challenge CNAMEs, find each target's zone, present every
+// value through the provider responsible for it, wait until they are served, and remove exactly
+// what was presented afterwards. Providers and hooks never see the account key: only TXT values.
+#include <chrono>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "acme/challenge_solver.hpp"
+#include "dns/lookup.hpp"
+#include "dns/provider.hpp"
+
+namespace certpilot::dns {
+
+struct ProviderRoute {
+  std::string zone_suffix;  // "" = the default route; otherwise names at or under this suffix
+  Provider* provider = nullptr;
+};
+
+struct SolverOptions {
+  std::chrono::seconds ttl{60};
+  bool follow_cname = true;
+};
+
+class Dns01Solver final : public acme::ChallengeSolver {
+ public:
+  // routes and lookup must outlive the solver. One solver per order; present/cleanup may be called
+  // from different threads (a signal-driven clean-up), so the record list is guarded.
+  Dns01Solver(std::vector<ProviderRoute> routes, DnsLookup& lookup, SolverOptions options = {});
+
+  util::Result<void> present(const std::vector<acme::Dns01Challenge>& challenges) override;
+  util::Result<void> cleanup(const std::vector<acme::Dns01Challenge>& challenges) override;
+
+  // The records presented and not yet removed (tests, and status output).
+  std::vector<TxtRecord> presented() const;
+
+ private:
+  struct Presented {
+    TxtRecord record;
+    Provider* provider;
+  };
+  util::Result<Provider*> route_for(const std::string& fqdn) const;
+
+  std::vector<ProviderRoute> routes_;
+  DnsLookup& lookup_;
+  SolverOptions options_;
+  mutable std::mutex mu_;
+  std::vector<Presented> presented_;  // guarded by mu_
+};
+
+}  // namespace certpilot::dns

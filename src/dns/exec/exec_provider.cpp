@@ -1,0 +1,62 @@
+#include "dns/exec/exec_provider.hpp"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "util/strings.hpp"
+#include "util/subprocess.hpp"
+#include "util/time.hpp"
+
+namespace certpilot::dns {
+
+Result<ProviderPtr> ExecProvider::create(const std::map<std::string, std::string>& options) {
+  ExecConfig config;
+  for (const auto& [key, value] : options) {
+    if (key == "program") {
+      config.program = value;
+    } else if (key == "timeout") {
+      const auto d = util::parse_duration(value);
+      if (!d || d->count() <= 0) {
+        return util::fail(util::Errc::invalid_input, "exec: timeout '" + value + "' is not a duration (e.g. 60 or 2m)");
+      }
+      config.timeout = *d;
+    } else {
+      return util::fail(util::Errc::invalid_input, "exec: unknown option '" + key + "' (known: program, timeout)");
+    }
+  }
+  if (config.program.empty()) {
+    return util::fail(util::Errc::invalid_input, "exec: no program given; pass --dns-opt program=/path/to/hook");
+  }
+  if (config.program.find('/') != std::string::npos && ::access(config.program.c_str(), X_OK) != 0) {
+    return util::fail(util::Errc::invalid_input, "exec: program '" + config.program + "' is missing or not executable");
+  }
+  return ProviderPtr(std::make_unique<ExecProvider>(std::move(config)));
+}
+
+Result<void> ExecProvider::run(const std::string& action, const TxtRecord& record) {
+  util::ProcessOptions opts;
+  opts.argv = {config_.program, action, record.fqdn, record.value};
+  opts.env_extra = {{"CERTPILOT_ACTION", action},
+                    {"CERTPILOT_FQDN", record.fqdn},
+                    {"CERTPILOT_VALUE", record.value},
+                    {"CERTPILOT_ZONE", record.zone},
+                    {"CERTPILOT_TTL", std::to_string(record.ttl.count())}};
+  opts.timeout = config_.timeout;
+  CERTPILOT_TRY(auto result, util::run_process(opts), "exec");
+  const std::string what = "'" + config_.program + " " + action + " " + record.fqdn + "'";
+  if (result.timed_out) {
+    return util::fail(util::Errc::timeout, what + " did not finish within " + util::format_duration(config_.timeout) +
+                                               " and was killed");
+  }
+  if (result.signal != 0) {
+    return util::fail(util::Errc::dns, what + " was killed by signal " + std::to_string(result.signal));
+  }
+  if (result.exit_code != 0) {
+    std::string err = util::printable_excerpt(result.err.empty() ? result.out : result.err, 400);
+    return util::fail(util::Errc::dns, what + " exited with status " + std::to_string(result.exit_code) +
+                                           (err.empty() ? std::string(" and printed nothing") : ": " + err));
+  }
+  return util::ok();
+}
+
+}  // namespace certpilot::dns

@@ -1,0 +1,34 @@
+#pragma once
+// The escape hatch for any DNS without a built-in provider: runs the operator's program as
+//   PROGRAM present FQDN VALUE      and      PROGRAM cleanup FQDN VALUE
+// (FQDN without a trailing dot), with the same values in CERTPILOT_ACTION, CERTPILOT_FQDN,
+// CERTPILOT_VALUE, CERTPILOT_ZONE and CERTPILOT_TTL. Exit 0 means done; anything else is an error
+// that quotes the program's stderr. The program is run directly, never through a shell.
+#include <chrono>
+#include <map>
+#include <string>
+
+#include "dns/provider.hpp"
+
+namespace certpilot::dns {
+
+struct ExecConfig {
+  std::string program;
+  std::chrono::seconds timeout{120};
+};
+
+class ExecProvider final : public Provider {
+ public:
+  // Options: program=PATH (required), timeout=SECONDS.
+  static Result<ProviderPtr> create(const std::map<std::string, std::string>& options);
+  explicit ExecProvider(ExecConfig config) : config_(std::move(config)) {}
+  std::string_view name() const override { return "exec"; }
+  Result<void> present(const TxtRecord& record) override { return run("present", record); }
+  Result<void> cleanup(const TxtRecord& record) override { return run("cleanup", record); }
+
+ private:
+  Result<void> run(const std::string& action, const TxtRecord& record);
+  ExecConfig config_;
+};
+
+}  // namespace certpilot::dns

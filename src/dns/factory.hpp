@@ -1,0 +1,15 @@
+#pragma once
+// Builds a provider by name from the operator's KEY=VALUE options (--dns-opt, or the options table
+// of a [dns.<name>] config section). Unknown providers and options are errors that list what exists.
+#include <map>
+#include <string>
+#include <vector>
+
+#include "dns/provider.hpp"
+
+namespace certpilot::dns {
+
+std::vector<std::string> provider_names();
+Result<ProviderPtr> make_provider(const std::string& name, const std::map<std::string, std::string>& options);
+
+}  // namespace certpilot::dns
