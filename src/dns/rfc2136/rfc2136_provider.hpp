@@ -1,0 +1,68 @@
+#pragma once
+// DNS UPDATE (RFC 2136) signed with TSIG (RFC 8945): BIND, Knot, PowerDNS (with TSIG), Windows...
+//
+// --dns-opt keys (make_rfc2136_provider):
+//   server          ip[:port] to send updates to; default: the zone's primary (SOA MNAME), port `port`
+//   port            port used with the SOA MNAME (default 53; tests use a loopback port)
+//   resolvers       comma-separated ip[:port] used to find the zone and its primary (default: system)
+//   tsig-key-name   the key's name as the server knows it (required unless the key file names it)
+//   tsig-algorithm  hmac-sha256 (default), hmac-sha512, hmac-sha1, hmac-md5 (old servers only)
+//   tsig-secret-file a file with the base64 secret, or a BIND key file as tsig-keygen writes it
+//   tsig-secret-env  an environment variable holding the base64 secret
+//   timeout         seconds per update exchange (default 10)
+#include <chrono>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "dns/provider.hpp"
+#include "dns/provider_options.hpp"
+#include "dns/wire/tsig.hpp"
+
+namespace certpilot::dns {
+
+struct Rfc2136Config {
+  std::string server;  // "ip[:port]"; empty: the zone's SOA MNAME at `port`
+  std::uint16_t port = 53;
+  std::vector<std::string> resolvers;  // for zone and primary lookups; empty: the system's
+  std::string key_name;
+  std::string algorithm = "hmac-sha256";
+  util::SecretString secret;  // base64, as in BIND key files
+  std::chrono::seconds timeout{10};
+};
+
+// Thread-safe: present/cleanup keep no state between calls (each builds its own resolver).
+class Rfc2136Provider final : public Provider {
+ public:
+  // Checks the key (name, algorithm, base64 secret) up front; the error never holds the secret.
+  static Result<std::unique_ptr<Rfc2136Provider>> create(Rfc2136Config config);
+
+  std::string_view name() const override { return "rfc2136"; }
+  // One UPDATE: delete this exact TXT value (a stale copy), then add it (RFC 2136 §2.5.4, §2.5.1),
+  // so presenting twice leaves one copy and other values at the name stay.
+  Result<void> present(const TxtRecord& record) override;
+  // One UPDATE deleting exactly this TXT value (class NONE, RFC 2136 §2.5.4); other values stay.
+  Result<void> cleanup(const TxtRecord& record) override;
+
+ private:
+  Rfc2136Provider(Rfc2136Config config, wire::TsigKey key) : config_(std::move(config)), key_(std::move(key)) {}
+  Result<void> update(const TxtRecord& record, bool add, const char* verb);
+  Result<std::string> zone_of(const TxtRecord& record);
+  Result<std::string> target_server(const std::string& zone);
+  Rfc2136Config config_;
+  wire::TsigKey key_;
+};
+
+// Builds the provider from --dns-opt pairs (keys above), reading the secret file or variable.
+Result<ProviderPtr> make_rfc2136_provider(const ProviderOptions& opts);
+
+// Parses a BIND key clause (`key "name" { algorithm hmac-sha256; secret "base64"; };`); nullopt
+// when the text is not one (then it is taken as a bare base64 secret).
+struct BindKeyClause {
+  std::string name;
+  std::string algorithm;
+  util::SecretString secret;
+};
+std::optional<BindKeyClause> parse_bind_key(const std::string& text);
+
+}  // namespace certpilot::dns
