@@ -143,7 +143,8 @@ Result<Account> Client::find_account(const crypto::PrivateKey& key) {
 }
 
 Result<Account> Client::fetch_account() {
-  CERTPILOT_TRY(auto doc, post_json(account_url_, "{}"), "fetching the account");
+  // POST-as-GET (§6.3); Pebble refuses the older "{}" empty update.
+  CERTPILOT_TRY(auto doc, post_json(account_url_, ""), "fetching the account");
   return parse_account(account_url_, doc);
 }
 

@@ -1,0 +1,217 @@
+// `certpilot issue`, revoke and account commands, end to end against the real Pebble.
+#include <catch2/catch.hpp>
+
+#include "crypto/certificate.hpp"
+#include "support/issue_helpers.hpp"
+#include "support/temp_dir.hpp"
+
+using namespace certpilot::test;
+namespace fs = std::filesystem;
+
+namespace {
+
+PebbleOptions deterministic() {
+  PebbleOptions o;
+  o.env = {{"PEBBLE_WFE_NONCEREJECT", "0"}, {"PEBBLE_AUTHZREUSE", "0"}};
+  return o;
+}
+
+CommandResult run_ok(const std::vector<std::string>& argv) {
+  auto r = run_command(argv);
+  INFO(describe(argv, r));
+  REQUIRE(r.exit_code == 0);
+  return r;
+}
+
+std::vector<std::string> ca_args(const PebbleFixture& pebble, const fs::path& state) {
+  return {"--directory", pebble.directory_url(), "--ca-bundle", pebble.ca_bundle_path(), "--state", state.string()};
+}
+
+std::vector<std::string> with(std::vector<std::string> a, const std::vector<std::string>& b) {
+  a.insert(a.end(), b.begin(), b.end());
+  return a;
+}
+
+}  // namespace
+
+TEST_CASE("issue: one name, then several names with a wildcard; records cleaned up", "[integration]") {
+  auto pebble = PebbleFixture::start(deterministic());
+  TempDir tmp;
+  run_ok(issue_argv(*pebble, {"one.example.test"}, tmp / "one", tmp / "state"));
+  check_issued(*pebble, tmp / "one", {"one.example.test"});
+  CHECK(pebble->txt_values("_acme-challenge.one.example.test").empty());
+
+  const std::vector<std::string> names = {"example.test", "*.example.test", "www.other.test"};
+  run_ok(issue_argv(*pebble, names, tmp / "multi", tmp / "state"));
+  check_issued(*pebble, tmp / "multi", names);
+  CHECK(pebble->txt_values("_acme-challenge.example.test").empty());
+  CHECK(pebble->txt_values("_acme-challenge.www.other.test").empty());
+  CHECK(mode_of(tmp / "state") == 0700);
+}
+
+TEST_CASE("issue: a second issuance replaces the set in one step and keeps the old one readable", "[integration]") {
+  auto pebble = PebbleFixture::start(deterministic());
+  TempDir tmp;
+  run_ok(issue_argv(*pebble, {"swap.example.test"}, tmp / "out", tmp / "state"));
+  const auto first = check_issued(*pebble, tmp / "out", {"swap.example.test"});
+  run_ok(issue_argv(*pebble, {"swap.example.test"}, tmp / "out", tmp / "state"));
+  const auto second = check_issued(*pebble, tmp / "out", {"swap.example.test"});
+  CHECK(first != second);
+  CHECK(fs::is_symlink(tmp / "out"));
+}
+
+TEST_CASE("issue: bad input fails clearly and writes nothing", "[integration]") {
+  auto pebble = PebbleFixture::start(deterministic());
+  TempDir tmp;
+  run_ok(issue_argv(*pebble, {"keep.example.test"}, tmp / "out", tmp / "state"));
+  const auto before = read_file(tmp / "out" / "fullchain.pem");
+  const auto before_key = read_file(tmp / "out" / "key.pem");
+
+  SECTION("malformed names") {
+    for (const std::string& bad : std::vector<std::string>{"exa mple.com", "192.0.2.1", "", std::string(254, 'a'), "a.*.example.com"}) {
+      auto argv = issue_argv(*pebble, {bad}, tmp / "out", tmp / "state");
+      auto r = run_command(argv);
+      INFO(describe(argv, r));
+      CHECK(r.exit_code == 2);
+      CHECK(r.err.find("error:") != std::string::npos);
+    }
+  }
+  SECTION("unreachable directory") {
+    auto argv = issue_argv(*pebble, {"keep.example.test"}, tmp / "out", tmp / "state");
+    argv[std::find(argv.begin(), argv.end(), pebble->directory_url()) - argv.begin()] = "https://127.0.0.1:1/dir";
+    auto r = run_command(argv);
+    INFO(describe(argv, r));
+    CHECK(r.exit_code == 4);
+    CHECK(r.err.find("127.0.0.1:1") != std::string::npos);
+  }
+  SECTION("wrong CA bundle") {
+    auto argv = issue_argv(*pebble, {"keep.example.test"}, tmp / "out", tmp / "state");
+    write_file(tmp / "other.pem", pebble->root_pem(0));  // a real root, but not the one of Pebble's HTTPS
+    argv[std::find(argv.begin(), argv.end(), pebble->ca_bundle_path()) - argv.begin()] = (tmp / "other.pem").string();
+    auto r = run_command(argv);
+    INFO(describe(argv, r));
+    CHECK(r.exit_code == 4);
+    CHECK(r.err.find("--ca-bundle") != std::string::npos);
+  }
+  SECTION("an exec hook that fails") {
+    write_file(tmp / "hook.sh", "#!/bin/sh\necho \"zone is read-only\" >&2\nexit 3\n");
+    fs::permissions(tmp / "hook.sh", fs::perms::owner_all);
+    auto argv = issue_argv(*pebble, {"keep.example.test"}, tmp / "out", tmp / "state",
+                           {"--dns", "exec", "--dns-opt", "program=" + (tmp / "hook.sh").string()});
+    auto r = run_command(argv);
+    INFO(describe(argv, r));
+    CHECK(r.exit_code == 1);
+    CHECK(r.err.find("zone is read-only") != std::string::npos);
+  }
+  SECTION("validation fails: wrong TXT value; records removed, authorization deactivated") {
+    // The hook publishes a wrong value, so the CA's lookup fails; cleanup must still run.
+    const auto log = tmp / "hook.log";
+    write_file(tmp / "hook.sh", "#!/bin/sh\necho \"$1 $2\" >> " + log.string() +
+                                    "\nif [ \"$1\" = present ]; then curl -s -d '{\"host\":\"'$2'.\",\"value\":\"wrong\"}' " +
+                                    pebble->challtestsrv_url() + "/set-txt; else curl -s -d '{\"host\":\"'$2'.\"}' " +
+                                    pebble->challtestsrv_url() + "/clear-txt; fi\n");
+    fs::permissions(tmp / "hook.sh", fs::perms::owner_all);
+    auto argv = issue_argv(*pebble, {"keep.example.test"}, tmp / "out", tmp / "state",
+                           {"--dns", "exec", "--dns-opt", "program=" + (tmp / "hook.sh").string()});
+    auto r = run_command(argv);
+    INFO(describe(argv, r));
+    CHECK(r.exit_code == 5);
+    CHECK(r.err.find("keep.example.test") != std::string::npos);
+    const auto calls = read_file(log);
+    CHECK(calls.find("present _acme-challenge.keep.example.test") != std::string::npos);
+    CHECK(calls.find("cleanup _acme-challenge.keep.example.test") != std::string::npos);
+    CHECK(pebble->txt_values("_acme-challenge.keep.example.test").empty());
+  }
+  SECTION("output folder not writable") {
+    auto argv = issue_argv(*pebble, {"keep.example.test"}, "/proc/certpilot-test/out", tmp / "state");
+    auto r = run_command(argv);
+    INFO(describe(argv, r));
+    CHECK(r.exit_code == 3);
+  }
+  SECTION("missing --agree-tos where the CA has terms") {
+    auto argv = issue_argv(*pebble, {"keep.example.test"}, tmp / "out", tmp / "fresh-state");
+    argv.erase(std::find(argv.begin(), argv.end(), "--agree-tos"));
+    auto r = run_command(argv);
+    INFO(describe(argv, r));
+    CHECK(r.exit_code == 2);
+    CHECK(r.err.find("--agree-tos") != std::string::npos);
+  }
+  CHECK(read_file(tmp / "out" / "fullchain.pem") == before);
+  CHECK(read_file(tmp / "out" / "key.pem") == before_key);
+}
+
+TEST_CASE("issue: Pebble rejecting half of all nonces still issues", "[integration]") {
+  PebbleOptions o;
+  o.env = {{"PEBBLE_WFE_NONCEREJECT", "50"}};
+  auto pebble = PebbleFixture::start(o);
+  TempDir tmp;
+  run_ok(issue_argv(*pebble, {"nonce.example.test", "*.nonce.example.test"}, tmp / "out", tmp / "state"));
+  check_issued(*pebble, tmp / "out", {"nonce.example.test", "*.nonce.example.test"});
+}
+
+TEST_CASE("issue: external account binding required", "[integration]") {
+  PebbleOptions o = deterministic();
+  o.eab = true;
+  auto pebble = PebbleFixture::start(o);
+  TempDir tmp;
+  auto without = run_command(issue_argv(*pebble, {"eab.example.test"}, tmp / "out", tmp / "state"));
+  CHECK(without.exit_code == 2);
+  CHECK(without.err.find("--eab-kid") != std::string::npos);
+  write_file(tmp / "eab.key", PebbleFixture::kEabHmacKey);
+  run_ok(issue_argv(*pebble, {"eab.example.test"}, tmp / "out", tmp / "state",
+                    {"--eab-kid", PebbleFixture::kEabKid, "--eab-hmac-key-file", (tmp / "eab.key").string()}));
+  check_issued(*pebble, tmp / "out", {"eab.example.test"});
+  // The MAC key never reaches the output.
+  CHECK(without.err.find(PebbleFixture::kEabHmacKey) == std::string::npos);
+}
+
+TEST_CASE("issue: --preferred-chain picks the alternate chain by its root's name", "[integration]") {
+  PebbleOptions o = deterministic();
+  o.env.push_back({"PEBBLE_ALTERNATE_ROOTS", "2"});
+  auto pebble = PebbleFixture::start(o);
+  TempDir tmp;
+  for (int root = 0; root < 3; ++root) {
+    auto root_cert = certpilot::crypto::Certificate::from_pem(pebble->root_pem(root));
+    REQUIRE(root_cert.has_value());
+    const auto out = tmp / ("out" + std::to_string(root));
+    run_ok(issue_argv(*pebble, {"chain.example.test"}, out, tmp / "state",
+                      {"--preferred-chain", root_cert->subject_cn()}));
+    check_issued(*pebble, out, {"chain.example.test"}, root);
+  }
+}
+
+TEST_CASE("revoke, key rollover and deactivation", "[integration]") {
+  auto pebble = PebbleFixture::start(deterministic());
+  TempDir tmp;
+  const auto ca = ca_args(*pebble, tmp / "state");
+  run_ok(issue_argv(*pebble, {"rev.example.test"}, tmp / "a", tmp / "state"));
+  const auto serial = check_issued(*pebble, tmp / "a", {"rev.example.test"});
+  CHECK(pebble->cert_status_by_serial(serial).find("Valid") != std::string::npos);
+  run_ok(with({certpilot_binary().string(), "revoke", "--cert", (tmp / "a" / "cert.pem").string(), "--reason", "4"}, ca));
+  CHECK(pebble->cert_status_by_serial(serial).find("Revoked") != std::string::npos);
+
+  // Revocation signed by the certificate's own key, without the account.
+  run_ok(issue_argv(*pebble, {"rev2.example.test"}, tmp / "b", tmp / "state"));
+  const auto serial2 = check_issued(*pebble, tmp / "b", {"rev2.example.test"});
+  run_ok(with({certpilot_binary().string(), "revoke", "--cert", (tmp / "b" / "fullchain.pem").string(), "--key",
+               (tmp / "b" / "key.pem").string()},
+              ca));
+  CHECK(pebble->cert_status_by_serial(serial2).find("Revoked") != std::string::npos);
+
+  const auto shown = run_ok(with({certpilot_binary().string(), "account", "show"}, ca));
+  CHECK(shown.out.find("status:     valid") != std::string::npos);
+  const auto rolled = run_ok(with({certpilot_binary().string(), "account", "rollover"}, ca));
+  const auto thumb = [](const std::string& s) { return s.substr(s.find("thumbprint")); };
+  CHECK(thumb(shown.out) != thumb(rolled.out));
+  run_ok(issue_argv(*pebble, {"after-rollover.example.test"}, tmp / "c", tmp / "state"));
+  check_issued(*pebble, tmp / "c", {"after-rollover.example.test"});
+
+  auto no_yes = run_command(with({certpilot_binary().string(), "account", "deactivate"}, ca));
+  CHECK(no_yes.exit_code == 2);
+  run_ok(with({certpilot_binary().string(), "account", "deactivate", "--yes"}, ca));
+  auto refused = run_command(issue_argv(*pebble, {"after-deactivation.example.test"}, tmp / "d", tmp / "state"));
+  INFO(refused.err);
+  CHECK(refused.exit_code == 5);
+  CHECK(refused.err.find("unauthorized") != std::string::npos);
+  CHECK_FALSE(fs::exists(tmp / "d"));
+}
