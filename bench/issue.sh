@@ -1,0 +1,344 @@
+#!/usr/bin/env bash
+# bench/issue.sh: DNS-01 issuance, certpilot vs lego, against the same Pebble and the same
+# pebble-challtestsrv, in one run. See bench/README.md for what is measured and how to read it.
+#
+#   bench/issue.sh [--certpilot PATH] [--count N] [--timeout S] [--work DIR] [--keep]
+#
+# Runs itself inside `unshare --net --mount` (only loopback exists in there), after installing lego
+# with apt-get if it is missing. Stops Pebble and challtestsrv on every exit path.
+set -euo pipefail
+
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+repo="$(cd "$here/.." && pwd)"
+# shellcheck source=lib.sh
+. "$here/lib.sh"
+
+usage() {
+  cat <<'EOF'
+usage: bench/issue.sh [options]
+  --certpilot PATH  certpilot binary (default: $CERTPILOT, else the newest of
+                    build-bench/ build/ build-*/ src/cli/certpilot in the repository)
+  --count N         certificates in the batch phase (default 20, at most 500)
+  --timeout S       per-process limit in seconds (default 120)
+  --work DIR        work directory (default: a new mktemp directory); must not exist or be empty
+  --keep            keep the work directory (logs, certificates, raw samples) after the run
+  -h, --help        this text
+
+Phases, each tool one process per certificate, one after another, distinct names everywhere:
+  first   account registration + 1 certificate (reported separately, not per-certificate)
+  single  1 certificate with the stored account
+  batch   N certificates with the stored account, certpilot and lego interleaved
+EOF
+}
+
+certpilot="${CERTPILOT:-}"
+count=20
+per_run_timeout=120
+work=""
+keep=0
+args=("$@")
+while (($#)); do
+  case "$1" in
+    --certpilot) certpilot="${2:?--certpilot needs a path}"; shift 2 ;;
+    --count) count="${2:?--count needs a number}"; shift 2 ;;
+    --timeout) per_run_timeout="${2:?--timeout needs seconds}"; shift 2 ;;
+    --work) work="${2:?--work needs a directory}"; shift 2 ;;
+    --keep) keep=1; shift ;;
+    -h|--help) usage; exit 0 ;;
+    *) usage >&2; bench_die "unknown argument '$1'" ;;
+  esac
+done
+if ! [[ "$count" =~ ^[0-9]+$ ]] || ((count < 1 || count > 500)); then bench_die "--count must be 1..500"; fi
+if ! [[ "$per_run_timeout" =~ ^[0-9]+$ ]] || ((per_run_timeout < 5)); then bench_die "--timeout must be >= 5 seconds"; fi
+
+find_certpilot() {
+  local c best="" best_t=0 t
+  for c in "$repo"/build-bench/src/cli/certpilot "$repo"/build/src/cli/certpilot "$repo"/build-*/src/cli/certpilot; do
+    [[ -x "$c" ]] || continue
+    t=$(stat -c %Y "$c")
+    if ((t > best_t)); then best="$c"; best_t=$t; fi
+  done
+  printf '%s' "$best"
+}
+
+# ---------------------------------------------------------------------------------------------
+# Outside the namespace: tools (apt-get needs the network), then re-exec isolated.
+if [[ "${CERTPILOT_BENCH_NETNS:-}" != 1 ]]; then
+  ((EUID == 0)) || bench_die "needs root (unshare --net, apt-get)"
+  if ! command -v lego >/dev/null; then
+    bench_log "installing lego (apt-get)"
+    DEBIAN_FRONTEND=noninteractive apt-get install -y lego >/dev/null ||
+      { apt-get update >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y lego >/dev/null; } ||
+      bench_die "could not install lego"
+  fi
+  for tool in lego pebble pebble-challtestsrv openssl curl jq python3 unshare ip timeout /usr/bin/time; do
+    command -v "$tool" >/dev/null || bench_die "'$tool' not found"
+  done
+  [[ -n "$certpilot" ]] || certpilot="$(find_certpilot)"
+  [[ -n "$certpilot" && -x "$certpilot" ]] ||
+    bench_die "no certpilot binary; build it (ninja -C build-bench certpilot) or pass --certpilot PATH"
+  certpilot="$(cd "$(dirname "$certpilot")" && pwd)/$(basename "$certpilot")"
+  export CERTPILOT="$certpilot" CERTPILOT_BENCH_NETNS=1
+  exec unshare --net --mount --propagation private bash "$here/issue.sh" "${args[@]}" --certpilot "$certpilot"
+fi
+
+# ---------------------------------------------------------------------------------------------
+# Inside: loopback only.
+ip link set lo up
+bench_require_loopback_only
+
+if [[ -z "$work" ]]; then
+  work="$(mktemp -d "${TMPDIR:-/tmp}/certpilot-bench-issue-XXXXXX")"
+else
+  mkdir -p "$work"
+  [[ -z "$(ls -A "$work")" ]] || bench_die "--work $work is not empty"
+  work="$(cd "$work" && pwd)"
+fi
+pebble_dir="$work/pebble"
+samples="$work/samples.tsv"
+cp_log="$work/certpilot.log"
+lego_log="$work/lego.log"
+pebble_started=0
+
+cleanup() {
+  local rc=$?
+  trap - EXIT INT TERM
+  if ((pebble_started)); then
+    "$repo/pebble/stop.sh" --dir "$pebble_dir" >/dev/null 2>&1 || true
+  fi
+  if ((keep)); then
+    bench_log "kept $work"
+  elif ((rc != 0)); then
+    bench_log "failed (exit $rc); logs kept in $work"
+  else
+    rm -rf "$work"
+  fi
+  exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+export BENCH_TIMEOUT=$per_run_timeout
+lego_version="$(dpkg-query -W -f '${Version}' lego 2>/dev/null || echo unknown)"
+cp_version="$("$certpilot" version 2>/dev/null | head -n 1 || true)"
+cp_commit="$(git -C "$(dirname "$certpilot")" rev-parse --short HEAD 2>/dev/null || echo unknown)"
+
+bench_log "work directory $work"
+bench_log "starting Pebble + challtestsrv"
+pebble_started=1
+"$repo/pebble/start.sh" --dir "$pebble_dir" --watch-pid $$ \
+  --env PEBBLE_VA_NOSLEEP=1 --env PEBBLE_WFE_NONCEREJECT=0 --env PEBBLE_AUTHZREUSE=0 >/dev/null
+# shellcheck disable=SC1091
+. "$pebble_dir/env"
+export CHALLTESTSRV_URL
+
+run_id="$(date +%s)-$$"
+load_start="$(cut -d ' ' -f 1-3 /proc/loadavg)"
+started_at=$SECONDS
+cp_state="$work/certpilot-state"
+lego_path="$work/lego"
+mkdir -p "$cp_state" "$lego_path" "$work/certpilot-out"
+
+# Process-tree CPU seconds of Pebble + challtestsrv so far (clock ticks, 10 ms resolution).
+server_cpu() {
+  local ticks=0 pid f
+  for pid in "$PEBBLE_PID" "$CHALLTESTSRV_PID"; do
+    [[ -r /proc/$pid/stat ]] || continue
+    f=$(sed 's/^.*) //' "/proc/$pid/stat")
+    ticks=$((ticks + $(awk '{ print $12 + $13 }' <<<"$f")))
+  done
+  awk -v t="$ticks" -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%.3f\n", t / hz }'
+}
+declare -A server_cpu_sum=()
+
+# Marks the last sample as failed (with RC) when the certificate it should have written is wrong.
+mark_last_failed() {
+  local rc=$1 tmp="$samples.tmp"
+  awk -F '\t' -v OFS='\t' -v rc="$rc" -v n="$(wc -l <"$samples")" 'NR == n { $2 = rc } { print }' \
+    "$samples" >"$tmp" && mv "$tmp" "$samples"
+}
+
+check_cert() {
+  local file=$1 name=$2
+  [[ -s "$file" ]] || return 1
+  openssl x509 -in "$file" -noout -ext subjectAltName 2>/dev/null | grep -qF "DNS:$name"
+}
+
+run_certpilot() {
+  local label=$1 name=$2 out="$work/certpilot-out/$2" before after
+  echo "=== $label $name" >>"$cp_log"
+  before=$(server_cpu)
+  bench_measure "$samples" "$cp_log" "cp-$label" -- \
+    "$certpilot" --log-level warn issue -d "$name" \
+    --directory "$PEBBLE_DIRECTORY" --ca-bundle "$PEBBLE_CA_BUNDLE" \
+    --agree-tos --email ops@example.test --key-type ec256 \
+    --dns challtestsrv --dns-opt "url=$CHALLTESTSRV_URL" \
+    --dns-resolver "$CHALLTESTSRV_DNS" --propagation resolvers \
+    --out "$out" --state "$cp_state" || true
+  after=$(server_cpu)
+  server_cpu_sum[cp-$label]=$(awk -v s="${server_cpu_sum[cp-$label]:-0}" -v a="$after" -v b="$before" 'BEGIN { printf "%.3f", s + a - b }')
+  if [[ "$(tail -n 1 "$samples" | cut -f 2)" == 0 ]] && ! check_cert "$out/cert.pem" "$name"; then
+    echo "!!! exit 0 but no certificate for $name in $out/cert.pem" >>"$cp_log"
+    mark_last_failed 98
+  fi
+  report_last "certpilot" "$label" "$name"
+}
+
+run_lego() {
+  local label=$1 name=$2 before after
+  echo "=== $label $name" >>"$lego_log"
+  before=$(server_cpu)
+  LEGO_CA_CERTIFICATES="$PEBBLE_CA_BUNDLE" \
+    EXEC_PATH="$here/hooks/challtestsrv-exec.sh" \
+    EXEC_POLLING_INTERVAL=0 EXEC_PROPAGATION_TIMEOUT=30 \
+    bench_measure "$samples" "$lego_log" "lego-$label" -- \
+    lego --server "$PEBBLE_DIRECTORY" --accept-tos --email ops@example.test --key-type ec256 \
+    --dns exec --dns.resolvers "$CHALLTESTSRV_DNS" --dns.disable-cp \
+    --path "$lego_path" -d "$name" run || true
+  after=$(server_cpu)
+  server_cpu_sum[lego-$label]=$(awk -v s="${server_cpu_sum[lego-$label]:-0}" -v a="$after" -v b="$before" 'BEGIN { printf "%.3f", s + a - b }')
+  if [[ "$(tail -n 1 "$samples" | cut -f 2)" == 0 ]] && ! check_cert "$lego_path/certificates/$name.crt" "$name"; then
+    echo "!!! exit 0 but no certificate for $name" >>"$lego_log"
+    mark_last_failed 98
+  fi
+  report_last "lego" "$label" "$name"
+}
+
+report_last() {
+  local rc wall cpu rss
+  IFS=$'\t' read -r _ rc wall _ _ cpu rss _ <<<"$(tail -n 1 "$samples")"
+  bench_log "$(printf '%-9s %-6s %-36s rc=%-3s wall=%6ss cpu=%6ss rss=%6s MiB' "$1" "$2" "$3" "$rc" "$wall" "$cpu" "$(bench_kib_to_mib "$rss")")"
+}
+
+# --- the fixed cost of the measuring wrappers (timeout + /usr/bin/time) ------------------------
+for ((i = 1; i <= 10; i++)); do bench_measure "$samples" /dev/null floor -- true || true; done
+# --- the cost lego pays for its exec hook (bash /dev/tcp), per present+cleanup pair ----------------
+for ((i = 1; i <= 10; i++)); do
+  # shellcheck disable=SC2016  # $0 is expanded by the inner sh
+  bench_measure "$samples" "$lego_log" hook -- sh -c \
+    '"$0" present _acme-challenge.hook.bench.test. abc && "$0" cleanup _acme-challenge.hook.bench.test. abc' \
+    "$here/hooks/challtestsrv-exec.sh" || true
+done
+
+# --- process start-up alone (no network): the part of every sample that is not issuance ---------
+for ((i = 1; i <= 5; i++)); do
+  bench_measure "$samples" /dev/null cp-startup -- "$certpilot" version || true
+  bench_measure "$samples" /dev/null lego-startup -- lego --version || true
+done
+
+# --- phases ------------------------------------------------------------------------------------
+bench_log "phase first: account registration + 1 certificate each"
+run_certpilot first "cp-first-$run_id.bench.test"
+run_lego first "lego-first-$run_id.bench.test"
+
+bench_log "phase single: 1 certificate each"
+run_certpilot single "cp-single-$run_id.bench.test"
+run_lego single "lego-single-$run_id.bench.test"
+
+bench_log "phase batch: $count certificates each, interleaved"
+for ((i = 1; i <= count; i++)); do
+  if ((i % 2)); then
+    run_certpilot batch "cp-$i-$run_id.bench.test"
+    run_lego batch "lego-$i-$run_id.bench.test"
+  else
+    run_lego batch "lego-$i-$run_id.bench.test"
+    run_certpilot batch "cp-$i-$run_id.bench.test"
+  fi
+done
+
+# --- report ------------------------------------------------------------------------------------
+fmt_range() { # median mean min max n -> "median [min-max]"
+  local med min max n
+  read -r med _ min max n <<<"$1"
+  if [[ "$n" == 0 ]]; then printf '–'; elif [[ "$n" == 1 ]]; then printf '%s' "$med"; else printf '%s [%s–%s]' "$med" "$min" "$max"; fi
+}
+stat_field() { # "median mean min max n" FIELD -> value
+  awk -v f="$2" '{ print $f }' <<<"$1"
+}
+
+declare -A W C R
+for tool in cp lego; do
+  for phase in first single batch; do
+    W[$tool-$phase]=$(bench_stats "$samples" "$tool-$phase" "$BENCH_COL_WALL")
+    C[$tool-$phase]=$(bench_stats "$samples" "$tool-$phase" "$BENCH_COL_CPU")
+    R[$tool-$phase]=$(bench_stats "$samples" "$tool-$phase" "$BENCH_COL_RSS")
+  done
+done
+floor_w=$(bench_stats "$samples" floor "$BENCH_COL_WALL")
+floor_c=$(bench_stats "$samples" floor "$BENCH_COL_CPU")
+hook_w=$(bench_stats "$samples" hook "$BENCH_COL_WALL")
+hook_c=$(bench_stats "$samples" hook "$BENCH_COL_CPU")
+
+echo
+echo "## bench/issue.sh: DNS-01 issuance, certpilot vs lego"
+echo
+echo "- machine: $(bench_machine) (load at start: $load_start; run took $((SECONDS - started_at)) s)"
+echo "- certpilot: $certpilot ($cp_version, commit $cp_commit); lego: Debian $lego_version"
+echo "- Pebble: PEBBLE_VA_NOSLEEP=1 PEBBLE_WFE_NONCEREJECT=0 PEBBLE_AUTHZREUSE=0; DNS: pebble-challtestsrv (certpilot: --dns challtestsrv, lego: --dns exec + bench/hooks/challtestsrv-exec.sh)"
+echo "- one process per certificate, sequential, ec256, distinct names; batch phase interleaved (odd i: certpilot first, even i: lego first)"
+echo "- wall/CPU: bash \`time\` (ms); CPU = user+sys incl. children; peak RSS: /usr/bin/time %M (largest process of the tree)"
+echo
+echo "| phase | tool | ok/runs | wall s median [min–max] | wall s mean | CPU s median [min–max] | CPU s mean | peak RSS MiB max (median) | Pebble+challtestsrv CPU s per cert |"
+echo "|---|---|---|---|---|---|---|---|---|"
+for phase in first single batch; do
+  for tool in cp lego; do
+    n_ok=$(stat_field "${W[$tool-$phase]}" 5)
+    n_all=$(bench_count "$samples" "$tool-$phase")
+    srv=$(awk -v s="${server_cpu_sum[$tool-$phase]:-nan}" -v n="$n_all" 'BEGIN { if (n > 0 && s != "nan") printf "%.3f", s / n; else print "nan" }')
+    label=$([[ $tool == cp ]] && echo certpilot || echo lego)
+    phase_name=$phase
+    [[ $phase == first ]] && phase_name="first (account + cert)"
+    [[ $phase == batch ]] && phase_name="batch ($count)"
+    printf '| %s | %s | %s/%s | %s | %s | %s | %s | %s (%s) | %s |\n' \
+      "$phase_name" "$label" "$n_ok" "$n_all" \
+      "$(fmt_range "${W[$tool-$phase]}")" "$(stat_field "${W[$tool-$phase]}" 2)" \
+      "$(fmt_range "${C[$tool-$phase]}")" "$(stat_field "${C[$tool-$phase]}" 2)" \
+      "$(bench_kib_to_mib "$(stat_field "${R[$tool-$phase]}" 4)")" \
+      "$(bench_kib_to_mib "$(stat_field "${R[$tool-$phase]}" 1)")" "$srv"
+  done
+done
+echo
+echo "Ratios certpilot / lego (target: wall <= 0.333, CPU <= 0.333, peak RSS <= 0.5):"
+echo
+echo "| phase | wall (median) | wall (mean) | CPU (median) | CPU (mean) | peak RSS (max) | verdict |"
+echo "|---|---|---|---|---|---|---|"
+for phase in single batch; do
+  rw=$(bench_ratio "$(stat_field "${W[cp-$phase]}" 1)" "$(stat_field "${W[lego-$phase]}" 1)")
+  rwm=$(bench_ratio "$(stat_field "${W[cp-$phase]}" 2)" "$(stat_field "${W[lego-$phase]}" 2)")
+  rc_=$(bench_ratio "$(stat_field "${C[cp-$phase]}" 1)" "$(stat_field "${C[lego-$phase]}" 1)")
+  rcm=$(bench_ratio "$(stat_field "${C[cp-$phase]}" 2)" "$(stat_field "${C[lego-$phase]}" 2)")
+  rr=$(bench_ratio "$(stat_field "${R[cp-$phase]}" 4)" "$(stat_field "${R[lego-$phase]}" 4)")
+  verdict="wall $(bench_verdict "$rw" 0.333)/$(bench_verdict "$rwm" 0.333), CPU $(bench_verdict "$rc_" 0.333)/$(bench_verdict "$rcm" 0.333), RSS $(bench_verdict "$rr" 0.5)"
+  phase_name=$phase
+  [[ $phase == batch ]] && phase_name="batch ($count)"
+  printf '| %s | %s | %s | %s | %s | %s | %s |\n' "$phase_name" "$rw" "$rwm" "$rc_" "$rcm" "$rr" "$verdict"
+done
+echo
+echo "Measurement floor (timeout + /usr/bin/time running \`true\`, in every sample above): wall $(fmt_range "$floor_w") s, CPU $(fmt_range "$floor_c") s."
+echo "lego's exec hook (bash, /dev/tcp), one present + one cleanup, included in lego's numbers: wall $(fmt_range "$hook_w") s, CPU $(fmt_range "$hook_c") s."
+hook_net=$(awk -v h="$(stat_field "$hook_c" 1)" -v f="$(stat_field "$floor_c" 1)" 'BEGIN { if (h !~ /^[0-9.]+$/ || f !~ /^[0-9.]+$/) print "nan"; else printf "%.3f", h - f }')
+lego_nohook=$(awk -v l="$(stat_field "${C[lego-batch]}" 1)" -v h="$hook_net" 'BEGIN { if (l !~ /^[0-9.]+$/ || h !~ /^[0-9.]+$/) print "nan"; else printf "%.3f", l - h }')
+echo "Without its hook (batch CPU median minus the hook's net $hook_net s) lego would use $lego_nohook s CPU per certificate: certpilot/lego = $(bench_ratio "$(stat_field "${C[cp-batch]}" 1)" "$lego_nohook")."
+su_cw=$(bench_stats "$samples" cp-startup "$BENCH_COL_CPU"); su_cr=$(bench_stats "$samples" cp-startup "$BENCH_COL_RSS")
+su_lw=$(bench_stats "$samples" lego-startup "$BENCH_COL_CPU"); su_lr=$(bench_stats "$samples" lego-startup "$BENCH_COL_RSS")
+echo "Start-up alone (\`certpilot version\` / \`lego --version\`, medians of 5): certpilot CPU $(stat_field "$su_cw" 1) s, RSS $(bench_kib_to_mib "$(stat_field "$su_cr" 1)") MiB; lego CPU $(stat_field "$su_lw" 1) s, RSS $(bench_kib_to_mib "$(stat_field "$su_lr" 1)") MiB."
+fast=$(awk -F '\t' '$1 == "lego-batch" && $2 == 0 && $3 < 4 { print $3 }' "$samples")
+fast_n=$(grep -cE '^[0-9.]+$' <<<"$fast" || true)
+fast_med=$(bench_median <<<"$fast")
+echo "lego batch runs without the back-off (< 4 s): $fast_n, wall median $fast_med s [$(bench_min <<<"$fast")–$(bench_max <<<"$fast")]; certpilot batch wall median / that = $(bench_ratio "$(stat_field "${W[cp-batch]}" 1)" "$fast_med")."
+lego_slow=$(awk -F '\t' '$1 == "lego-batch" && $2 == 0 && $3 >= 4 { n++ } END { print n + 0 }' "$samples")
+echo "lego batch runs that took >= 4 s (its 5 s back-off when the first authorization poll finds it pending): $lego_slow of $(bench_count "$samples" lego-batch)."
+
+failures=0
+for tool in cp lego; do
+  for phase in first single batch; do
+    failures=$((failures + $(bench_failures "$samples" "$tool-$phase")))
+  done
+done
+if ((failures)); then
+  echo
+  echo "FAILED RUNS: $failures (rc 98 = exit 0 without the certificate, 124 = timeout). Logs: $cp_log, $lego_log"
+  keep=1
+  exit 1
+fi
