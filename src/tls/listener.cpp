@@ -3,6 +3,8 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
+
 #include "tls/detail/context.hpp"
 #include "tls/detail/worker.hpp"
 
@@ -139,6 +141,11 @@ ListenerStats Listener::stats() const {
   s.backend_failures = shared_->backend_failures.load();
   s.active = static_cast<std::uint64_t>(std::max<std::int64_t>(0, shared_->active.load()));
   return s;
+}
+
+Result<bool> is_loopback_address(std::string_view host_port) {
+  CERTPILOT_TRY(auto addrs, detail::resolve(host_port, true), "address");
+  return std::all_of(addrs.begin(), addrs.end(), [](const detail::SocketAddress& a) { return a.is_loopback(); });
 }
 
 void Listener::rotate_ticket_keys() { shared_->tickets.rotate(); }

@@ -79,4 +79,7 @@ class Listener {
   bool started_ = false;
 };
 
+// True when every address "host:port" resolves to is loopback (127.0.0.0/8, ::1).
+Result<bool> is_loopback_address(std::string_view host_port);
+
 }  // namespace certpilot::tls
