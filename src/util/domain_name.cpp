@@ -49,7 +49,13 @@ std::string check_label(std::string_view label, bool first) {
       return "contains a space";
     }
     if (!is_ldh(c)) {
-      std::string shown = (u < 0x20 || u == 0x7f) ? std::string("control character") : "'" + std::string(1, c) + "'";
+      // Built by push_back: GCC 12 -O3 reports a false -Wrestrict for "'" + std::string(1, c) + "'".
+      std::string shown = "control character";
+      if (u >= 0x20 && u != 0x7f) {
+        shown.assign(1, '\'');
+        shown.push_back(c);
+        shown.push_back('\'');
+      }
       return shown + " is not allowed (only letters, digits and '-')";
     }
   }
