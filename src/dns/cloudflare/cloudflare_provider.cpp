@@ -1,0 +1,184 @@
+#include "dns/cloudflare/cloudflare_provider.hpp"
+
+#include <algorithm>
+#include <cstdio>
+
+#include <nlohmann/json.hpp>
+
+#include "dns/wire/message.hpp"
+#include "dns/zone.hpp"
+#include "http/client.hpp"
+#include "util/log.hpp"
+#include "util/strings.hpp"
+
+namespace certpilot::dns {
+
+using nlohmann::json;
+using util::Errc;
+using util::fail;
+
+namespace {
+
+const util::Logger kLog("dns");
+
+std::string url_escape(const std::string& s) {
+  std::string out;
+  for (unsigned char c : s) {
+    if (std::isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~') {
+      out.push_back(static_cast<char>(c));
+    } else {
+      char buf[4];
+      std::snprintf(buf, sizeof buf, "%%%02X", c);
+      out += buf;
+    }
+  }
+  return out;
+}
+
+// Cloudflare's envelope: {"success": bool, "errors": [{"code": n, "message": "..."}], "result": ...}.
+Result<json> envelope(const http::Response& r, const std::string& what) {
+  auto j = json::parse(r.body, nullptr, false);
+  if (j.is_discarded() || !j.is_object()) {
+    return fail(Errc::dns, what + ": " + r.url + " answered " + std::to_string(r.status) + " without a JSON envelope: " +
+                               util::printable_excerpt(r.body, 120));
+  }
+  if (j.value("success", false) && r.status < 300) return j;
+  std::vector<std::string> errors;
+  if (j.contains("errors") && j["errors"].is_array()) {
+    for (const auto& e : j["errors"]) {
+      if (!e.is_object()) continue;
+      errors.push_back(std::to_string(e.value("code", 0)) + " " + util::printable_excerpt(e.value("message", ""), 150));
+    }
+  }
+  const Errc code = (r.status == 401 || r.status == 403) ? Errc::unauthorized
+                    : r.status == 404                   ? Errc::not_found
+                    : r.status == 429                   ? Errc::rate_limited
+                                                        : Errc::dns;
+  std::string hint = code == Errc::unauthorized ? " (check the API token and its Zone:DNS:Edit permission)" : "";
+  return fail(code, what + ": " + r.url + " answered " + std::to_string(r.status) + ": " +
+                        (errors.empty() ? std::string("no error detail") : util::join(errors, "; ")) + hint);
+}
+
+// Cloudflare may show TXT content with or without the zone-file quotes.
+std::string bare(const std::string& content) {
+  if (content.size() >= 2 && content.front() == '"' && content.back() == '"') return content.substr(1, content.size() - 2);
+  return content;
+}
+
+}  // namespace
+
+CloudflareProvider::CloudflareProvider(CloudflareConfig config, std::unique_ptr<http::HttpClient> http)
+    : config_(std::move(config)), http_(std::move(http)) {}
+CloudflareProvider::~CloudflareProvider() = default;
+
+Result<std::unique_ptr<CloudflareProvider>> CloudflareProvider::create(CloudflareConfig config) {
+  if (config.api_token.empty()) return fail(Errc::invalid_input, "cloudflare: the API token is empty");
+  while (!config.api_url.empty() && config.api_url.back() == '/') config.api_url.pop_back();
+  http::HttpOptions ho;
+  ho.ca_bundle = config.ca_bundle;
+  ho.request_timeout = config.timeout;
+  CERTPILOT_TRY(auto client, http::HttpClient::create(ho), "cloudflare");
+  return std::unique_ptr<CloudflareProvider>(new CloudflareProvider(std::move(config), std::move(client)));
+}
+
+Result<json> CloudflareProvider::call(const std::string& method, const std::string& path, const std::string& body,
+                                      const std::string& what) {
+  http::Request req;
+  req.method = method;
+  req.url = config_.api_url + path;
+  req.headers = {{"Authorization", "Bearer " + config_.api_token.reveal()}};
+  if (!body.empty()) req.headers.push_back({"Content-Type", "application/json"});
+  req.body = body;
+  auto r = http_->send(req);
+  if (!r) return fail(r.error().wrapped(what));
+  return envelope(*r, what);
+}
+
+Result<std::string> CloudflareProvider::zone_id_for(const TxtRecord& record) {
+  if (!config_.zone_id.empty()) return config_.zone_id;
+  // The zone is the longest name, from the record's zone or climbing from the fqdn, that
+  // Cloudflare knows: the API answers an empty list for names that are not zones.
+  std::vector<std::string> candidates;
+  if (!record.zone.empty()) {
+    candidates.push_back(wire::canonical_name(record.zone));
+  } else {
+    for (std::string n = parent_name(record.fqdn); n.find('.') != std::string::npos; n = parent_name(n)) candidates.push_back(n);
+  }
+  for (const auto& zone : candidates) {
+    auto j = call("GET", "/zones?name=" + url_escape(zone), "", "cloudflare: looking up zone " + zone);
+    if (!j) return fail(j.error());
+    const json& result = (*j)["result"];
+    if (result.is_array() && !result.empty() && result[0].is_object() && result[0].contains("id") && result[0]["id"].is_string()) {
+      return result[0]["id"].get<std::string>();
+    }
+  }
+  return fail(Errc::not_found, "cloudflare: no zone of this account contains " + record.fqdn + " (tried " +
+                                   util::join(candidates, ", ") + ")");
+}
+
+Result<std::vector<std::string>> CloudflareProvider::find_records(const std::string& zone_id, const TxtRecord& record) {
+  auto j = call("GET",
+                "/zones/" + url_escape(zone_id) + "/dns_records?type=TXT&per_page=100&name=" +
+                    url_escape(wire::canonical_name(record.fqdn)),
+                "", "cloudflare: listing TXT " + record.fqdn);
+  if (!j) return fail(j.error());
+  std::vector<std::string> ids;
+  const json& result = (*j)["result"];
+  if (!result.is_array()) return ids;
+  for (const auto& rec : result) {
+    if (!rec.is_object() || !rec.contains("id") || !rec["id"].is_string()) continue;
+    if (bare(rec.value("content", "")) == record.value && wire::same_name(rec.value("name", ""), record.fqdn)) {
+      ids.push_back(rec["id"].get<std::string>());
+    }
+  }
+  return ids;
+}
+
+Result<void> CloudflareProvider::present(const TxtRecord& record) {
+  const std::string what = "cloudflare: add TXT " + record.fqdn;
+  CERTPILOT_TRY(auto zone_id, zone_id_for(record), what);
+  CERTPILOT_TRY(auto existing, find_records(zone_id, record), what);
+  if (!existing.empty()) return util::ok();  // already there: one copy is enough
+  // Cloudflare's minimum TTL is 60 (1 means "automatic").
+  const json body{{"type", "TXT"},
+                  {"name", wire::canonical_name(record.fqdn)},
+                  {"content", record.value},
+                  {"ttl", std::max<long long>(60, record.ttl.count())}};
+  auto created = call("POST", "/zones/" + url_escape(zone_id) + "/dns_records", body.dump(), what);
+  if (!created) return fail(created.error());
+  kLog.info("TXT record presented", {{"provider", "cloudflare"}, {"fqdn", record.fqdn}});
+  return util::ok();
+}
+
+Result<void> CloudflareProvider::cleanup(const TxtRecord& record) {
+  const std::string what = "cloudflare: delete TXT " + record.fqdn;
+  CERTPILOT_TRY(auto zone_id, zone_id_for(record), what);
+  CERTPILOT_TRY(auto ids, find_records(zone_id, record), what);
+  for (const auto& id : ids) {
+    auto deleted = call("DELETE", "/zones/" + url_escape(zone_id) + "/dns_records/" + url_escape(id), "", what);
+    // Gone already (someone else cleaned up): the goal is reached.
+    if (!deleted && deleted.error().code != Errc::not_found) return fail(deleted.error());
+  }
+  kLog.info("TXT record cleaned up", {{"provider", "cloudflare"}, {"fqdn", record.fqdn}, {"deleted", ids.size()}});
+  return util::ok();
+}
+
+Result<ProviderPtr> make_cloudflare_provider(const ProviderOptions& opts) {
+  if (auto k = check_option_keys("cloudflare", opts, {"api-url", "api-token-file", "api-token-env", "zone-id", "ca-bundle", "timeout"});
+      !k) {
+    return fail(k.error());
+  }
+  CloudflareConfig c;
+  c.api_url = option_or(opts, "api-url", c.api_url);
+  c.zone_id = option_or(opts, "zone-id", "");
+  c.ca_bundle = option_or(opts, "ca-bundle", "");
+  CERTPILOT_TRY(c.timeout, seconds_option(opts, "timeout", c.timeout), "cloudflare");
+  auto token = load_secret("cloudflare", opts, "api-token");
+  if (!token) return fail(token.error());
+  c.api_token = std::move(*token);
+  auto p = CloudflareProvider::create(std::move(c));
+  if (!p) return fail(p.error());
+  return ProviderPtr(std::move(*p));
+}
+
+}  // namespace certpilot::dns

@@ -1,0 +1,120 @@
+// The cloudflare provider against a loopback server that follows Cloudflare's documented API.
+#include <catch2/catch.hpp>
+
+#include <cstdlib>
+
+#include "dns/cloudflare/cloudflare_provider.hpp"
+#include "support/dns_cloudflare_fake.hpp"
+
+using namespace certpilot;
+using certpilot::util::Errc;
+using test::FakeCloudflare;
+
+namespace {
+dns::CloudflareConfig config(const FakeCloudflare& cf, const std::string& token = "good-token") {
+  dns::CloudflareConfig c;
+  c.api_url = cf.api_url();
+  c.api_token = util::SecretString(token);
+  c.timeout = std::chrono::seconds(5);
+  return c;
+}
+}  // namespace
+
+TEST_CASE("cloudflare: present finds the zone by name, creates once; cleanup deletes exactly ours", "[dns]") {
+  FakeCloudflare cf("good-token", {{"example.test", "zone123"}, {"other.test", "zone456"}});
+  cf.add_record({"", "zone123", "TXT", "_acme-challenge.www.example.test", "other-client-value", 120});
+  auto p = dns::CloudflareProvider::create(config(cf));
+  REQUIRE(p);
+  const dns::TxtRecord rec{"", "_acme-challenge.www.example.test", "our-value", std::chrono::seconds(30)};
+  REQUIRE((*p)->present(rec));
+  REQUIRE((*p)->present(rec));
+  auto now = cf.records(rec.fqdn);
+  REQUIRE(now.size() == 2);
+  CHECK(now[1].content == "our-value");
+  CHECK(now[1].ttl == 60);  // Cloudflare's minimum
+  REQUIRE((*p)->cleanup(rec));
+  now = cf.records(rec.fqdn);
+  REQUIRE(now.size() == 1);
+  CHECK(now[0].content == "other-client-value");
+  REQUIRE((*p)->cleanup(rec));  // nothing left of ours: fine
+  // The zone was found by climbing: www.example.test is not a zone, example.test is.
+  const auto reqs = cf.requests();
+  CHECK(std::find(reqs.begin(), reqs.end(), "GET /client/v4/zones?name=www.example.test") != reqs.end());
+  CHECK(std::find(reqs.begin(), reqs.end(), "GET /client/v4/zones?name=example.test") != reqs.end());
+}
+
+TEST_CASE("cloudflare: the solver's zone and a configured zone-id skip the climb", "[dns]") {
+  FakeCloudflare cf("good-token", {{"example.test", "zone123"}});
+  auto c = config(cf);
+  c.zone_id = "zone123";
+  auto p = dns::CloudflareProvider::create(std::move(c));
+  REQUIRE(p);
+  REQUIRE((*p)->present({"", "_acme-challenge.example.test", "v", std::chrono::seconds(300)}));
+  CHECK(cf.records("_acme-challenge.example.test").at(0).ttl == 300);
+  for (const auto& r : cf.requests()) CHECK(r.find("/zones?name=") == std::string::npos);
+}
+
+TEST_CASE("cloudflare: errors carry Cloudflare's codes and never the token", "[dns]") {
+  FakeCloudflare cf("good-token", {{"example.test", "zone123"}});
+  SECTION("bad token") {
+    auto p = dns::CloudflareProvider::create(config(cf, "bad-token-secret"));
+    REQUIRE(p);
+    auto r = (*p)->present({"example.test", "_acme-challenge.example.test", "v", std::chrono::seconds(60)});
+    REQUIRE_FALSE(r);
+    CHECK(r.error().code == Errc::unauthorized);
+    CHECK_THAT(r.error().message, Catch::Contains("403") && Catch::Contains("10000 Authentication error") &&
+                                      Catch::Contains(cf.api_url()));
+    CHECK(r.error().message.find("bad-token-secret") == std::string::npos);
+  }
+  SECTION("unknown zone") {
+    auto p = dns::CloudflareProvider::create(config(cf));
+    REQUIRE(p);
+    auto r = (*p)->present({"", "_acme-challenge.www.nowhere.test", "v", std::chrono::seconds(60)});
+    REQUIRE_FALSE(r);
+    CHECK(r.error().code == Errc::not_found);
+    CHECK_THAT(r.error().message, Catch::Contains("www.nowhere.test, nowhere.test"));
+  }
+  SECTION("invalid zone id") {
+    auto c = config(cf);
+    c.zone_id = "nope";
+    auto p = dns::CloudflareProvider::create(std::move(c));
+    REQUIRE(p);
+    auto r = (*p)->present({"", "_acme-challenge.example.test", "v", std::chrono::seconds(60)});
+    REQUIRE_FALSE(r);
+    CHECK_THAT(r.error().message, Catch::Contains("7003"));
+  }
+  SECTION("an HTML error page from a proxy") {
+    auto p = dns::CloudflareProvider::create(config(cf));
+    REQUIRE(p);
+    cf.fail_next(10);
+    auto r = (*p)->present({"example.test", "_acme-challenge.example.test", "v", std::chrono::seconds(60)});
+    REQUIRE_FALSE(r);
+    CHECK_THAT(r.error().message, Catch::Contains("500") && Catch::Contains("without a JSON envelope"));
+    cf.fail_next(0);
+    CHECK(cf.records("_acme-challenge.example.test").empty());
+  }
+  SECTION("server down") {
+    auto c = config(cf);
+    c.api_url = "http://127.0.0.1:1/client/v4";
+    auto p = dns::CloudflareProvider::create(std::move(c));
+    REQUIRE(p);
+    auto r = (*p)->present({"example.test", "_acme-challenge.example.test", "v", std::chrono::seconds(60)});
+    REQUIRE_FALSE(r);
+    CHECK(r.error().code == Errc::network);
+  }
+}
+
+TEST_CASE("cloudflare: built from --dns-opt pairs", "[dns]") {
+  FakeCloudflare cf("good-token", {{"example.test", "zone123"}});
+  ::setenv("CERTPILOT_TEST_CF_TOKEN", "good-token", 1);
+  auto p = dns::make_cloudflare_provider({{"api-url", cf.api_url()}, {"api-token-env", "CERTPILOT_TEST_CF_TOKEN"}});
+  REQUIRE(p);
+  CHECK((*p)->name() == "cloudflare");
+  REQUIRE((*p)->present({"example.test", "_acme-challenge.example.test", "v", std::chrono::seconds(60)}));
+  CHECK(cf.records("_acme-challenge.example.test").size() == 1);
+  auto missing = dns::make_cloudflare_provider({{"api-token-env", "CERTPILOT_TEST_NOT_SET_ANYWHERE"}});
+  REQUIRE_FALSE(missing);
+  CHECK_THAT(missing.error().message, Catch::Contains("CERTPILOT_TEST_NOT_SET_ANYWHERE"));
+  CHECK_FALSE(dns::make_cloudflare_provider({{"api-token-env", "CERTPILOT_TEST_CF_TOKEN"}, {"zoneid", "x"}}));
+  CHECK_FALSE(dns::make_cloudflare_provider({{"api-token-env", "CERTPILOT_TEST_CF_TOKEN"}, {"timeout", "soon"}}));
+}
