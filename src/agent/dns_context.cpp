@@ -1,6 +1,8 @@
-#include "agent/dns_setup.hpp"
+#include "agent/dns_context.hpp"
 
+#include "dns/caa.hpp"
 #include "dns/factory.hpp"
+#include "dns/propagation.hpp"
 #include "util/log.hpp"
 
 namespace certpilot::agent {
@@ -9,28 +11,53 @@ namespace {
 const util::Logger kLog("agent");
 }
 
-util::Result<std::unique_ptr<DnsSetup>> DnsSetup::create(const DnsSettings& settings) {
+util::Result<std::unique_ptr<DnsContext>> DnsContext::create(const DnsSettings& settings) {
   if (settings.provider.empty()) {
     return util::fail(util::Errc::invalid_input, "no DNS provider given; pass --dns NAME (e.g. --dns rfc2136)");
   }
-  std::unique_ptr<DnsSetup> setup(new DnsSetup());
-  setup->settings_ = settings;
-  CERTPILOT_TRY(setup->provider_, dns::make_provider(settings.provider, settings.options), "DNS provider");
-  // challtestsrv is Pebble's own DNS: no zones, nothing to wait for.
-  setup->lookup_ = std::make_unique<dns::NullLookup>();
-  return setup;
+  std::unique_ptr<DnsContext> ctx(new DnsContext());
+  ctx->settings_ = settings;
+  CERTPILOT_TRY(ctx->provider_, dns::make_provider(settings.provider, settings.options), "DNS provider");
+  if (settings.provider == "challtestsrv" && settings.resolvers.empty()) {
+    // Pebble's challenge server has no zones or nameservers to ask: nothing to follow or wait for.
+    ctx->null_lookup_ = std::make_unique<dns::NullLookup>();
+    return ctx;
+  }
+  dns::LookupOptions options;
+  options.resolvers = settings.resolvers;
+  CERTPILOT_TRY(options.mode, dns::parse_propagation_mode(settings.propagation), "--propagation");
+  if (options.mode == dns::PropagationMode::resolvers) {
+    if (settings.resolvers.empty()) {
+      return util::fail(util::Errc::invalid_input, "--propagation resolvers needs --dns-resolver HOST[:PORT]");
+    }
+    options.propagation_resolvers = settings.resolvers;
+  }
+  options.timeout = settings.propagation_timeout;
+  options.interval = settings.propagation_interval;
+  if (settings.nameserver_port) options.nameserver_port_override = static_cast<std::uint16_t>(*settings.nameserver_port);
+  CERTPILOT_TRY(ctx->resolver_lookup_, dns::ResolverLookup::create(options), "DNS resolver");
+  return ctx;
 }
 
-std::unique_ptr<dns::Dns01Solver> DnsSetup::make_solver() {
+std::unique_ptr<dns::Dns01Solver> DnsContext::make_solver() {
   dns::SolverOptions options;
-  options.follow_cname = settings_.provider != "challtestsrv";
-  return std::make_unique<dns::Dns01Solver>(std::vector<dns::ProviderRoute>{{"", provider_.get()}}, *lookup_, options);
+  options.follow_cname = resolver_lookup_ != nullptr;
+  return std::make_unique<dns::Dns01Solver>(std::vector<dns::ProviderRoute>{{"", provider_.get()}}, lookup(), options);
 }
 
-util::Result<void> DnsSetup::check_caa(const acme::Directory& directory, const std::vector<std::string>& names) {
-  (void)names;
-  if (directory.caa_identities.empty() && settings_.caa_identities.empty()) {
+util::Result<void> DnsContext::check_caa(const acme::Directory& directory, const std::vector<std::string>& names) {
+  const auto& identities = directory.caa_identities.empty() ? settings_.caa_identities : directory.caa_identities;
+  if (identities.empty()) {
     kLog.info("CAA check skipped: the CA publishes no caaIdentities; pass --caa-identity DOMAIN to check");
+    return util::ok();
+  }
+  if (!resolver_lookup_) {
+    kLog.info("CAA check skipped: no resolver to ask; pass --dns-resolver HOST[:PORT]");
+    return util::ok();
+  }
+  CERTPILOT_TRY(auto verdicts, dns::check_caa_all(resolver_lookup_->resolver(), names, identities), "CAA");
+  for (const auto& v : verdicts) {
+    kLog.info("CAA allows the CA", {{"name", v.name}, {"record_at", v.relevant_name.empty() ? "(none)" : v.relevant_name}});
   }
   return util::ok();
 }

@@ -11,25 +11,27 @@
 #include "dns/dns01_solver.hpp"
 #include "dns/lookup.hpp"
 #include "dns/provider.hpp"
+#include "dns/resolver_lookup.hpp"
 
 namespace certpilot::agent {
 
-class DnsSetup {
+class DnsContext {
  public:
-  static util::Result<std::unique_ptr<DnsSetup>> create(const DnsSettings& settings);
+  static util::Result<std::unique_ptr<DnsContext>> create(const DnsSettings& settings);
   // A fresh solver per order (it remembers what it presented).
   std::unique_ptr<dns::Dns01Solver> make_solver();
-  dns::DnsLookup& lookup() { return *lookup_; }
+  dns::DnsLookup& lookup() { return resolver_lookup_ ? static_cast<dns::DnsLookup&>(*resolver_lookup_) : *null_lookup_; }
   dns::Provider& provider() { return *provider_; }
-  // RFC 8659 CAA check of every name against the CA, before ordering. Skipped (with one info line
-  // saying why) when neither the CA's directory nor the settings name CAA identities.
+  // RFC 8659 CAA check of every name against the CA, before ordering: the CA's caaIdentities, or
+  // --caa-identity where it publishes none. Skipped (with one line saying why) without either.
   util::Result<void> check_caa(const acme::Directory& directory, const std::vector<std::string>& names);
 
  private:
-  DnsSetup() = default;
+  DnsContext() = default;
   DnsSettings settings_;
   dns::ProviderPtr provider_;
-  std::unique_ptr<dns::DnsLookup> lookup_;
+  std::unique_ptr<dns::ResolverLookup> resolver_lookup_;  // real DNS
+  std::unique_ptr<dns::NullLookup> null_lookup_;          // challtestsrv without resolvers
 };
 
 }  // namespace certpilot::agent

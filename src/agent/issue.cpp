@@ -8,7 +8,7 @@
 
 #include "acme/issuance.hpp"
 #include "agent/ca_session.hpp"
-#include "agent/dns_setup.hpp"
+#include "agent/dns_context.hpp"
 #include "store/output_dir.hpp"
 #include "store/store.hpp"
 #include "util/domain_name.hpp"
@@ -62,7 +62,7 @@ util::Result<IssueOutcome> run_issue(const IssueOptions& options) {
   if (!options.out_dir.empty()) CERTPILOT_TRY_VOID(check_output_parent(options.out_dir), "--out");
   if (!options.cert_name.empty()) CERTPILOT_TRY_VOID(store::validate_certificate_name(options.cert_name), "--name");
   // Everything that can be checked locally is checked before the CA sees a request.
-  CERTPILOT_TRY(auto dns, DnsSetup::create(options.dns), "issue");
+  CERTPILOT_TRY(auto dns, DnsContext::create(options.dns), "issue");
   store::StoreOptions store_options;
   store_options.root = options.state_dir;
   CERTPILOT_TRY(auto store, store::Store::open(store_options), "state folder " + options.state_dir);

@@ -34,6 +34,9 @@ struct DnsSettings {
   std::string propagation = "authoritative";   // authoritative | resolvers | off
   std::chrono::seconds propagation_timeout{120};
   std::vector<std::string> caa_identities;     // used when the CA publishes none (--caa-identity)
+  std::chrono::milliseconds propagation_interval{1000};
+  // Advanced/tests: query authoritative nameservers at this port instead of 53.
+  std::optional<unsigned> nameserver_port;
 };
 
 // "letsencrypt" -> production URL, "letsencrypt-staging" -> staging; anything else unchanged.

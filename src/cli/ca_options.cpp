@@ -32,6 +32,10 @@ void add_dns_flags(CLI::App& cmd, DnsFlags& f) {
   cmd.add_option("--propagation-timeout", f.propagation_timeout, "Seconds (or 2m) to wait for DNS propagation")
       ->capture_default_str();
   cmd.add_option("--caa-identity", f.caa_identities, "CA domain to check CAA records against (repeatable)");
+  cmd.add_option("--propagation-interval", f.propagation_interval, "Seconds between propagation checks")
+      ->capture_default_str();
+  cmd.add_option("--nameserver-port", f.nameserver_port,
+                 "Advanced/tests: ask authoritative nameservers on this port instead of 53");
 }
 
 util::Result<agent::CaSettings> to_settings(const CaFlags& f) {
@@ -89,6 +93,16 @@ util::Result<agent::DnsSettings> to_settings(const DnsFlags& f) {
   }
   s.propagation_timeout = *timeout;
   s.caa_identities = f.caa_identities;
+  const auto interval = util::parse_duration(f.propagation_interval);
+  if (!interval || interval->count() <= 0) {
+    return util::fail(util::Errc::invalid_input, "--propagation-interval '" + f.propagation_interval +
+                                                     "' is not a duration (e.g. 1 or 2s)");
+  }
+  s.propagation_interval = *interval;
+  if (f.nameserver_port > 65535) {
+    return util::fail(util::Errc::invalid_input, "--nameserver-port " + std::to_string(f.nameserver_port) + " is not a port");
+  }
+  if (f.nameserver_port != 0) s.nameserver_port = f.nameserver_port;
   return s;
 }
 

@@ -31,6 +31,8 @@ struct DnsFlags {
   std::string propagation = "authoritative";
   std::string propagation_timeout = "120";
   std::vector<std::string> caa_identities;
+  std::string propagation_interval = "1";
+  unsigned nameserver_port = 0;
 };
 
 void add_ca_flags(CLI::App& cmd, CaFlags& flags, bool for_issuance);

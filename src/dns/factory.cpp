@@ -2,15 +2,21 @@
 
 #include "dns/challtestsrv/challtestsrv_provider.hpp"
 #include "dns/exec/exec_provider.hpp"
+#include "dns/pdns/pdns_provider.hpp"
+#include "dns/rfc2136/rfc2136_provider.hpp"
+#include "dns/cloudflare/cloudflare_provider.hpp"
 #include "util/strings.hpp"
 
 namespace certpilot::dns {
 
-std::vector<std::string> provider_names() { return {"challtestsrv", "exec"}; }
+std::vector<std::string> provider_names() { return {"challtestsrv", "cloudflare", "exec", "pdns", "rfc2136"}; }
 
 Result<ProviderPtr> make_provider(const std::string& name, const std::map<std::string, std::string>& options) {
   if (name == "exec") return ExecProvider::create(options);
   if (name == "challtestsrv") return ChalltestsrvProvider::create(options);
+  if (name == "rfc2136") return make_rfc2136_provider(options);
+  if (name == "pdns") return make_pdns_provider(options);
+  if (name == "cloudflare") return make_cloudflare_provider(options);
   return util::fail(util::Errc::invalid_input,
                     "unknown DNS provider '" + name + "'; available: " + util::join(provider_names(), ", "));
 }
