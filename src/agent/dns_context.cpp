@@ -34,6 +34,7 @@ util::Result<std::unique_ptr<DnsContext>> DnsContext::create(const DnsSettings& 
   }
   options.timeout = settings.propagation_timeout;
   options.interval = settings.propagation_interval;
+  options.off_delay = settings.propagation_delay;
   if (settings.nameserver_port) options.nameserver_port_override = static_cast<std::uint16_t>(*settings.nameserver_port);
   CERTPILOT_TRY(ctx->resolver_lookup_, dns::ResolverLookup::create(options), "DNS resolver");
   return ctx;

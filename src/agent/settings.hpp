@@ -35,6 +35,7 @@ struct DnsSettings {
   std::chrono::seconds propagation_timeout{120};
   std::vector<std::string> caa_identities;     // used when the CA publishes none (--caa-identity)
   std::chrono::milliseconds propagation_interval{1000};
+  std::chrono::seconds propagation_delay{30};  // the fixed wait of --propagation off
   // Advanced/tests: query authoritative nameservers at this port instead of 53.
   std::optional<unsigned> nameserver_port;
 };

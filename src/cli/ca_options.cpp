@@ -34,6 +34,8 @@ void add_dns_flags(CLI::App& cmd, DnsFlags& f) {
   cmd.add_option("--caa-identity", f.caa_identities, "CA domain to check CAA records against (repeatable)");
   cmd.add_option("--propagation-interval", f.propagation_interval, "Seconds between propagation checks")
       ->capture_default_str();
+  cmd.add_option("--propagation-delay", f.propagation_delay, "With --propagation off: seconds to wait instead of checking")
+      ->capture_default_str();
   cmd.add_option("--nameserver-port", f.nameserver_port,
                  "Advanced/tests: ask authoritative nameservers on this port instead of 53");
 }
@@ -99,6 +101,11 @@ util::Result<agent::DnsSettings> to_settings(const DnsFlags& f) {
                                                      "' is not a duration (e.g. 1 or 2s)");
   }
   s.propagation_interval = *interval;
+  const auto delay = util::parse_duration(f.propagation_delay);
+  if (!delay) {
+    return util::fail(util::Errc::invalid_input, "--propagation-delay '" + f.propagation_delay + "' is not a duration");
+  }
+  s.propagation_delay = *delay;
   if (f.nameserver_port > 65535) {
     return util::fail(util::Errc::invalid_input, "--nameserver-port " + std::to_string(f.nameserver_port) + " is not a port");
   }

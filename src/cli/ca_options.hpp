@@ -32,6 +32,7 @@ struct DnsFlags {
   std::string propagation_timeout = "120";
   std::vector<std::string> caa_identities;
   std::string propagation_interval = "1";
+  std::string propagation_delay = "30";
   unsigned nameserver_port = 0;
 };
 

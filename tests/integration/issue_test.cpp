@@ -97,7 +97,8 @@ TEST_CASE("issue: bad input fails clearly and writes nothing", "[integration]") 
     write_file(tmp / "hook.sh", "#!/bin/sh\necho \"zone is read-only\" >&2\nexit 3\n");
     fs::permissions(tmp / "hook.sh", fs::perms::owner_all);
     auto argv = issue_argv(*pebble, {"keep.example.test"}, tmp / "out", tmp / "state",
-                           {"--dns", "exec", "--dns-opt", "program=" + (tmp / "hook.sh").string()});
+                           {"--dns", "exec", "--dns-opt", "program=" + (tmp / "hook.sh").string(), "--dns-resolver",
+                            pebble->challtestsrv_dns(), "--propagation", "off", "--propagation-delay", "0"});
     auto r = run_command(argv);
     INFO(describe(argv, r));
     CHECK(r.exit_code == 1);
@@ -112,7 +113,8 @@ TEST_CASE("issue: bad input fails clearly and writes nothing", "[integration]") 
                                     pebble->challtestsrv_url() + "/clear-txt; fi\n");
     fs::permissions(tmp / "hook.sh", fs::perms::owner_all);
     auto argv = issue_argv(*pebble, {"keep.example.test"}, tmp / "out", tmp / "state",
-                           {"--dns", "exec", "--dns-opt", "program=" + (tmp / "hook.sh").string()});
+                           {"--dns", "exec", "--dns-opt", "program=" + (tmp / "hook.sh").string(), "--dns-resolver",
+                            pebble->challtestsrv_dns(), "--propagation", "off", "--propagation-delay", "0"});
     auto r = run_command(argv);
     INFO(describe(argv, r));
     CHECK(r.exit_code == 5);
