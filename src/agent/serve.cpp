@@ -38,6 +38,7 @@ util::Result<tls::TlsSettings> make_settings(const ServeOptions& o) {
     s.alpn = {"http/1.1"};  // the responder speaks HTTP/1.1 only; with a backend, h2 passes through
   }
   s.session_tickets = o.session_tickets;
+  s.session_cache = o.session_cache;
   if (!o.client_ca_file.empty()) {
     std::ifstream in(o.client_ca_file, std::ios::binary);
     if (!in) {

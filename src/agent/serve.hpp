@@ -38,6 +38,7 @@ struct ServeOptions {
   std::string client_ca_file;                   // mTLS; required unless client_cert_optional
   bool client_cert_optional = false;
   bool session_tickets = true;
+  bool session_cache = true;
 };
 
 class TlsService {

@@ -13,6 +13,7 @@ struct ServeFlags {
   long handshake_timeout = 10;
   long idle_timeout = 120;
   bool no_tickets = false;
+  bool no_cache = false;
 };
 
 std::function<int()> setup(CLI::App& app) {
@@ -41,10 +42,13 @@ std::function<int()> setup(CLI::App& app) {
   cmd->add_option("--client-ca", o.client_ca_file, "Require client certificates issued by these CAs (PEM bundle)");
   cmd->add_flag("--client-cert-optional", o.client_cert_optional, "With --client-ca: ask for, but do not require, one");
   cmd->add_flag("--no-session-tickets", f->no_tickets, "Resume sessions from the server-side cache only");
+  cmd->add_flag("--no-session-cache", f->no_cache, "No server-side session cache (with --no-session-tickets: no "
+                                                   "resumption at all, e.g. to benchmark full handshakes)");
   return [f] {
     f->options.handshake_timeout = std::chrono::seconds(f->handshake_timeout);
     f->options.idle_timeout = std::chrono::seconds(f->idle_timeout);
     f->options.session_tickets = !f->no_tickets;
+    f->options.session_cache = !f->no_cache;
     auto r = agent::run_serve(f->options, std::cout);
     if (!r) {
       return report_error("serve", r.error());

@@ -40,7 +40,15 @@ Io ssl_status(Connection& c, int ret, Block& block, std::string& why, const char
   }
 }
 
+Io read_client_into(Connection& c, std::string& why, bool* progress);
+
 Io read_client(Connection& c, std::string& why, bool* progress) {
+  const Io st = read_client_into(c, why, progress);
+  c.up.trim();
+  return st;
+}
+
+Io read_client_into(Connection& c, std::string& why, bool* progress) {
   const std::size_t cap = c.worker->shared().options.buffer_size;
   c.read_block = Block::none;
   while (!c.client_eof && c.up.space(cap) > 0) {
@@ -164,6 +172,7 @@ Io pump_backend(Connection& c, std::string& why, bool* progress) {
     }
     *progress = true;
   }
+  c.down.trim();
   return Io::ok;
 }
 
