@@ -1,0 +1,146 @@
+// dns/exec: the operator's hook program, run directly with argv and CERTPILOT_* variables.
+#include <catch2/catch.hpp>
+
+#include <filesystem>
+
+#include "dns/exec/exec_provider.hpp"
+#include "support/temp_dir.hpp"
+
+using namespace certpilot;
+using util::Errc;
+namespace fs = std::filesystem;
+
+namespace {
+
+// A hook that appends its argv and environment to calls.log, then runs `tail` (shell code).
+fs::path write_hook(const test::TempDir& dir, const std::string& tail = "exit 0") {
+  const fs::path hook = dir / "hook.sh";
+  const fs::path log = dir / "calls.log";
+  test::write_file(hook, "#!/bin/sh\n"
+                         "{ printf 'argc=%s' \"$#\"; for a in \"$@\"; do printf ' [%s]' \"$a\"; done; echo;\n"
+                         "  echo \"ACTION=$CERTPILOT_ACTION FQDN=$CERTPILOT_FQDN VALUE=$CERTPILOT_VALUE "
+                         "ZONE=$CERTPILOT_ZONE TTL=$CERTPILOT_TTL\"; } >> '" +
+                             log.string() + "'\n" + tail + "\n");
+  fs::permissions(hook, fs::perms::owner_all);
+  return hook;
+}
+
+dns::ProviderPtr make(const std::map<std::string, std::string>& options) {
+  auto p = dns::ExecProvider::create(options);
+  REQUIRE(p);
+  return std::move(*p);
+}
+
+const dns::TxtRecord kRecord{"example.test", "_acme-challenge.www.example.test", "Z5Vxk-value_1", std::chrono::seconds(90)};
+
+}  // namespace
+
+TEST_CASE("exec: present and cleanup run the hook with argv and CERTPILOT_* env", "[dns]") {
+  test::TempDir dir;
+  const auto hook = write_hook(dir);
+  auto p = make({{"program", hook.string()}});
+  CHECK(p->name() == "exec");
+  REQUIRE(p->present(kRecord));
+  REQUIRE(p->cleanup(kRecord));
+  CHECK(test::read_file(dir / "calls.log") ==
+        "argc=3 [present] [_acme-challenge.www.example.test] [Z5Vxk-value_1]\n"
+        "ACTION=present FQDN=_acme-challenge.www.example.test VALUE=Z5Vxk-value_1 ZONE=example.test TTL=90\n"
+        "argc=3 [cleanup] [_acme-challenge.www.example.test] [Z5Vxk-value_1]\n"
+        "ACTION=cleanup FQDN=_acme-challenge.www.example.test VALUE=Z5Vxk-value_1 ZONE=example.test TTL=90\n");
+}
+
+TEST_CASE("exec: values are passed verbatim, never through a shell", "[dns]") {
+  test::TempDir dir;
+  const auto hook = write_hook(dir);
+  auto p = make({{"program", hook.string()}});
+  const dns::TxtRecord odd{"", "_acme-challenge.x.test", "$(touch pwned) *;", std::chrono::seconds(60)};
+  REQUIRE(p->present(odd));
+  CHECK(test::read_file(dir / "calls.log") ==
+        "argc=3 [present] [_acme-challenge.x.test] [$(touch pwned) *;]\n"
+        "ACTION=present FQDN=_acme-challenge.x.test VALUE=$(touch pwned) *; ZONE= TTL=60\n");
+  CHECK_FALSE(fs::exists(dir / "pwned"));
+}
+
+TEST_CASE("exec: a non-zero exit is Errc::dns quoting stderr", "[dns]") {
+  test::TempDir dir;
+  SECTION("stderr is quoted") {
+    const auto hook = write_hook(dir, "echo 'zone example.test: API said 403 Forbidden' >&2\nexit 3");
+    auto p = make({{"program", hook.string()}});
+    auto r = p->present(kRecord);
+    REQUIRE_FALSE(r);
+    CHECK(r.error().code == Errc::dns);
+    CHECK(r.error().message == "'" + hook.string() + " present _acme-challenge.www.example.test' exited with status 3: "
+                                                     "zone example.test: API said 403 Forbidden");
+    // The TXT value is not part of the message.
+    CHECK(r.error().message.find("Z5Vxk-value_1") == std::string::npos);
+  }
+  SECTION("stdout when stderr is empty") {
+    const auto hook = write_hook(dir, "echo 'only on stdout'\nexit 1");
+    auto p = make({{"program", hook.string()}});
+    auto r = p->cleanup(kRecord);
+    REQUIRE_FALSE(r);
+    CHECK(r.error().code == Errc::dns);
+    CHECK_THAT(r.error().message, Catch::EndsWith("cleanup _acme-challenge.www.example.test' exited with status 1: only on stdout"));
+  }
+  SECTION("nothing printed") {
+    const auto hook = write_hook(dir, "exit 2");
+    auto p = make({{"program", hook.string()}});
+    auto r = p->present(kRecord);
+    REQUIRE_FALSE(r);
+    CHECK(r.error().code == Errc::dns);
+    CHECK_THAT(r.error().message, Catch::EndsWith("exited with status 2 and printed nothing"));
+  }
+  SECTION("killed by a signal") {
+    const auto hook = write_hook(dir, "kill -KILL $$");
+    auto p = make({{"program", hook.string()}});
+    auto r = p->present(kRecord);
+    REQUIRE_FALSE(r);
+    CHECK(r.error().code == Errc::dns);
+    CHECK_THAT(r.error().message, Catch::EndsWith("was killed by signal 9"));
+  }
+}
+
+TEST_CASE("exec: the timeout option kills a hanging hook with Errc::timeout", "[dns]") {
+  test::TempDir dir;
+  const auto hook = write_hook(dir, "sleep 30");
+  auto p = make({{"program", hook.string()}, {"timeout", "1s"}});
+  auto r = p->present(kRecord);
+  REQUIRE_FALSE(r);
+  CHECK(r.error().code == Errc::timeout);
+  CHECK(r.error().message ==
+        "'" + hook.string() + " present _acme-challenge.www.example.test' did not finish within 1s and was killed");
+}
+
+TEST_CASE("exec: a program looked up in PATH that does not exist fails at run time", "[dns]") {
+  auto p = make({{"program", "certpilot-no-such-hook-xyz"}});
+  auto r = p->present(kRecord);
+  REQUIRE_FALSE(r);
+  CHECK(r.error().code == Errc::invalid_input);
+  CHECK_THAT(r.error().message, Catch::StartsWith("exec: cannot run 'certpilot-no-such-hook-xyz'"));
+}
+
+TEST_CASE("exec: create() rejects bad options", "[dns]") {
+  test::TempDir dir;
+  const auto hook = write_hook(dir);
+  const auto fails_with = [](const std::map<std::string, std::string>& options, const std::string& message) {
+    auto p = dns::ExecProvider::create(options);
+    REQUIRE_FALSE(p);
+    CHECK(p.error().code == Errc::invalid_input);
+    CHECK(p.error().message == message);
+  };
+  fails_with({}, "exec: no program given; pass --dns-opt program=/path/to/hook");
+  fails_with({{"program", ""}}, "exec: no program given; pass --dns-opt program=/path/to/hook");
+  fails_with({{"program", (dir / "missing.sh").string()}},
+             "exec: program '" + (dir / "missing.sh").string() + "' is missing or not executable");
+  const fs::path plain = dir / "plain.sh";
+  test::write_file(plain, "#!/bin/sh\nexit 0\n");
+  fs::permissions(plain, fs::perms::owner_read | fs::perms::owner_write);
+  fails_with({{"program", plain.string()}}, "exec: program '" + plain.string() + "' is missing or not executable");
+  fails_with({{"program", hook.string()}, {"script", "x"}}, "exec: unknown option 'script' (known: program, timeout)");
+  fails_with({{"program", hook.string()}, {"timeout", "soon"}}, "exec: timeout 'soon' is not a duration (e.g. 60 or 2m)");
+  fails_with({{"program", hook.string()}, {"timeout", "0"}}, "exec: timeout '0' is not a duration (e.g. 60 or 2m)");
+  fails_with({{"program", hook.string()}, {"timeout", "1h30"}}, "exec: timeout '1h30' is not a duration (e.g. 60 or 2m)");
+  // Good ones.
+  CHECK(dns::ExecProvider::create({{"program", hook.string()}, {"timeout", "2m"}}));
+  CHECK(dns::ExecProvider::create({{"program", hook.string()}, {"timeout", "60"}}));
+}
