@@ -4,6 +4,7 @@
 #include <cstdlib>
 
 #include "dns/pdns/pdns_provider.hpp"
+#include "dns/resolver_lookup.hpp"
 #include "support/dns_env.hpp"
 
 using namespace certpilot;
@@ -108,4 +109,30 @@ TEST_CASE("pdns: built from --dns-opt pairs", "[integration][dns]") {
   REQUIRE((*p)->cleanup(rec));
   CHECK_FALSE(dns::make_pdns_provider({{"api-key-env", "CERTPILOT_TEST_PDNS_KEY"}}));
   CHECK_FALSE(dns::make_pdns_provider({{"api-url", "http://x"}, {"api-key-env", "CERTPILOT_TEST_PDNS_KEY"}, {"apikey", "x"}}));
+}
+
+TEST_CASE("CNAME delegation: _acme-challenge.www.a.test (BIND) points into b.test (PowerDNS)", "[integration][dns]") {
+  auto& env = test::dns_test_env();
+  dns::LookupOptions o;
+  o.resolvers = {env.resolver()};
+  o.timeout = std::chrono::seconds(20);
+  o.interval = std::chrono::milliseconds(200);
+  o.nameserver_port_override = env.port;
+  auto lookup = dns::ResolverLookup::create(std::move(o));
+  REQUIRE(lookup);
+  // What Dns01Solver does: follow the CNAME, find the target's zone, write there, wait there.
+  auto target = (*lookup)->follow_cname("_acme-challenge.www.a.test");
+  REQUIRE(target);
+  CHECK(*target == "_acme-challenge.www.b.test");
+  auto zone = (*lookup)->find_zone(*target);
+  REQUIRE(zone);
+  CHECK(*zone == "b.test");
+  auto p = dns::PdnsProvider::create(config());
+  REQUIRE(p);
+  const dns::TxtRecord rec{*zone, *target, "delegated-value", std::chrono::seconds(30)};
+  REQUIRE((*p)->present(rec));
+  CHECK((*lookup)->wait_until_served({{*target, *zone, {"delegated-value"}}}));
+  CHECK(served(*target) == "\"delegated-value\"\n");
+  REQUIRE((*p)->cleanup(rec));
+  CHECK(served(*target).empty());
 }

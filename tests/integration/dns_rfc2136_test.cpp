@@ -3,6 +3,7 @@
 
 #include <cstdlib>
 
+#include "dns/resolver_lookup.hpp"
 #include "dns/rfc2136/rfc2136_provider.hpp"
 #include "support/dns_env.hpp"
 #include "support/temp_dir.hpp"
@@ -138,4 +139,30 @@ TEST_CASE("rfc2136: built from --dns-opt pairs with a BIND key file or an enviro
   auto missing = dns::make_rfc2136_provider({{"tsig-key-name", "k"}, {"tsig-secret-file", (dir / "nope").string()}});
   REQUIRE_FALSE(missing);
   CHECK(missing.error().code == Errc::io);
+}
+
+TEST_CASE("rfc2136: a wildcard and its base share one name: both values served, over TCP when large",
+          "[integration][dns]") {
+  auto& env = test::dns_test_env();
+  auto p = dns::Rfc2136Provider::create(config_for("hmac-sha256"));
+  REQUIRE(p);
+  // 600-byte values: the UPDATE is over 512 bytes (sent over TCP), and so is the answer to the TXT
+  // query (truncated over UDP, asked again over TCP by c-ares).
+  const dns::TxtRecord base{"a.test", "_acme-challenge.both.a.test", std::string(600, 'b'), std::chrono::seconds(30)};
+  const dns::TxtRecord wild{"a.test", "_acme-challenge.both.a.test", std::string(600, 'w'), std::chrono::seconds(30)};
+  REQUIRE((*p)->present(base));
+  REQUIRE((*p)->present(wild));
+
+  dns::LookupOptions o;
+  o.resolvers = {env.resolver()};
+  o.timeout = std::chrono::seconds(20);
+  o.interval = std::chrono::milliseconds(200);
+  o.nameserver_port_override = env.port;
+  auto lookup = dns::ResolverLookup::create(std::move(o));
+  REQUIRE(lookup);
+  CHECK((*lookup)->wait_until_served({{base.fqdn, "a.test", {base.value, wild.value}}}));
+
+  REQUIRE((*p)->cleanup(base));
+  REQUIRE((*p)->cleanup(wild));
+  CHECK(served(base.fqdn).empty());
 }
