@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -113,6 +114,7 @@ Daemon::Daemon(const std::vector<std::string>& argv, const std::filesystem::path
   if (pid_ < 0) throw std::runtime_error("fork failed");
   if (pid_ == 0) {
     ::setpgid(0, 0);
+    ::prctl(PR_SET_PDEATHSIG, SIGTERM);  // a crashed test binary must not leave servers behind
     ::dup2(fd, 1);
     ::dup2(fd, 2);
     const int devnull = ::open("/dev/null", O_RDONLY);
