@@ -64,8 +64,18 @@ std::optional<std::chrono::seconds> Response::retry_after(util::SysTime now) con
     if (v.size() > 9) return std::chrono::seconds(999999999);
     return std::chrono::seconds(std::stol(v));
   }
+  // RFC 9110 §5.6.7: IMF-fixdate, and the obsolete RFC 850 and asctime forms, MUST be accepted.
   std::tm tm{};
-  if (strptime(v.c_str(), "%a, %d %b %Y %H:%M:%S GMT", &tm) == nullptr) return std::nullopt;
+  bool parsed = false;
+  for (const char* format : {"%a, %d %b %Y %H:%M:%S GMT", "%A, %d-%b-%y %H:%M:%S GMT", "%a %b %e %H:%M:%S %Y"}) {
+    tm = std::tm{};
+    const char* end = strptime(v.c_str(), format, &tm);
+    if (end != nullptr && *end == '\0') {
+      parsed = true;
+      break;
+    }
+  }
+  if (!parsed) return std::nullopt;
   const auto at = std::chrono::system_clock::from_time_t(timegm(&tm));
   const auto delta = std::chrono::duration_cast<std::chrono::seconds>(at - now);
   return delta.count() < 0 ? std::chrono::seconds(0) : delta;

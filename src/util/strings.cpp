@@ -96,11 +96,16 @@ std::string hex_encode(std::string_view bytes, bool upper) {
 
 std::string printable_excerpt(std::string_view s, std::size_t max_len) {
   std::string out;
-  for (char ch : s.substr(0, std::min(max_len, s.size()))) {
+  std::size_t cut = std::min(max_len, s.size());
+  // Never split a UTF-8 sequence: step back over continuation bytes to a character boundary.
+  if (cut < s.size()) {
+    while (cut > 0 && (static_cast<unsigned char>(s[cut]) & 0xC0) == 0x80) --cut;
+  }
+  for (char ch : s.substr(0, cut)) {
     const auto c = static_cast<unsigned char>(ch);
     out.push_back((c < 0x20 || c == 0x7f) ? ' ' : ch);
   }
-  if (s.size() > max_len) out.append("...");
+  if (cut < s.size()) out.append("...");
   return std::string(trim(out));
 }
 

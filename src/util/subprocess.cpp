@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <spawn.h>
 #include <sys/wait.h>
@@ -87,6 +88,22 @@ Result<ProcessResult> run_process(const ProcessOptions& options) {
   out.close_end(1);
   err.close_end(1);
 
+  // A program that exits without reading its stdin must not kill us with SIGPIPE: block it in
+  // this thread while we write, and swallow one that became pending (EPIPE is handled below).
+  sigset_t pipe_set, old_mask;
+  sigemptyset(&pipe_set);
+  sigaddset(&pipe_set, SIGPIPE);
+  pthread_sigmask(SIG_BLOCK, &pipe_set, &old_mask);
+  struct RestoreMask {
+    sigset_t set, old;
+    ~RestoreMask() {
+      const timespec zero{0, 0};
+      while (sigtimedwait(&set, nullptr, &zero) > 0) {
+      }
+      pthread_sigmask(SIG_SETMASK, &old, nullptr);
+    }
+  } restore{pipe_set, old_mask};
+
   ProcessResult result;
   std::size_t written = 0;
   if (options.stdin_data.empty()) in.close_end(1);
@@ -136,8 +153,25 @@ Result<ProcessResult> run_process(const ProcessOptions& options) {
     }
   }
   in.close_end(1);
+  // The output pipes can close before the program ends (it redirected them, or closed them and
+  // hangs): the deadline still holds while we wait for it to exit.
   int status = 0;
-  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  for (;;) {
+    const pid_t r = ::waitpid(pid, &status, WNOHANG);
+    if (r == pid || (r < 0 && errno != EINTR)) break;
+    const auto now = std::chrono::steady_clock::now();
+    if (!term_sent && now >= deadline) {
+      result.timed_out = true;
+      ::kill(-pid, SIGTERM);
+      term_sent = true;
+      kill_deadline = now + std::chrono::seconds(2);
+    } else if (term_sent && now >= kill_deadline) {
+      ::kill(-pid, SIGKILL);
+      while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+      }
+      break;
+    }
+    ::usleep(5000);
   }
   if (WIFEXITED(status)) {
     result.exit_code = WEXITSTATUS(status);

@@ -26,8 +26,12 @@ std::optional<SysTime> parse_rfc3339(std::string_view text) {
     ++rest;
   } else if (*rest == '+' || *rest == '-') {
     const int sign = *rest == '-' ? -1 : 1;
-    int hh = 0, mm = 0;
-    if (std::sscanf(rest + 1, "%2d:%2d", &hh, &mm) != 2) return std::nullopt;
+    // Exactly "[+-]HH:MM" (RFC 3339 §5.6); anything else is rejected before reading past it.
+    const auto digit = [](char c) { return std::isdigit(static_cast<unsigned char>(c)) != 0; };
+    if (!digit(rest[1]) || !digit(rest[2]) || rest[3] != ':' || !digit(rest[4]) || !digit(rest[5])) return std::nullopt;
+    const int hh = (rest[1] - '0') * 10 + (rest[2] - '0');
+    const int mm = (rest[4] - '0') * 10 + (rest[5] - '0');
+    if (hh > 23 || mm > 59) return std::nullopt;
     offset = sign * (hh * 3600L + mm * 60L);
     rest += 6;
   } else {

@@ -4,11 +4,6 @@
 
 #include <openssl/sha.h>
 
-// acme/issuance.hpp includes http/client.hpp, which reads CERTPILOT_VERSION: src/CMakeLists.txt
-// defines it for src/ targets only (add_compile_definitions), not for tests.
-#ifndef CERTPILOT_VERSION
-#define CERTPILOT_VERSION "unit-test"
-#endif
 #include "acme/issuance.hpp"
 #include "util/base64url.hpp"
 

@@ -13,11 +13,6 @@
 
 #include <nlohmann/json.hpp>
 
-// http/client.hpp reads CERTPILOT_VERSION, which src/CMakeLists.txt defines for src/ targets only
-// (add_compile_definitions); test targets do not get it.
-#ifndef CERTPILOT_VERSION
-#define CERTPILOT_VERSION "unit-test"
-#endif
 #include "dns/challtestsrv/challtestsrv_provider.hpp"
 
 using namespace certpilot;

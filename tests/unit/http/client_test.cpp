@@ -14,11 +14,6 @@
 #include <optional>
 #include <thread>
 
-// http/client.hpp reads CERTPILOT_VERSION, which src/CMakeLists.txt defines for src/ targets only
-// (add_compile_definitions); test targets do not get it.
-#ifndef CERTPILOT_VERSION
-#define CERTPILOT_VERSION "unit-test"
-#endif
 #include "http/client.hpp"
 #include "util/strings.hpp"
 

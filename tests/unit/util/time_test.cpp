@@ -64,7 +64,7 @@ TEST_CASE("parse_rfc3339 rejects garbage", "[util][time]") {
 // `rest += 6` is applied whatever sscanf consumed. A short or space-padded offset therefore skips
 // into the following characters (accepting trailing junk) or past the terminating NUL (an
 // out-of-bounds read for "+1:30", which ASan reports as a heap-buffer-overflow).
-TEST_CASE("parse_rfc3339 rejects malformed numeric offsets", "[util][time][!shouldfail]") {
+TEST_CASE("parse_rfc3339 rejects malformed numeric offsets", "[util][time]") {
   CHECK_FALSE(parse_rfc3339("2026-11-28T10:46:39+1:3xy"));   // accepted as +01:03, "xy" skipped
   CHECK_FALSE(parse_rfc3339("2026-11-28T10:46:39+ 1: 3"));   // sscanf skips the spaces
 }
