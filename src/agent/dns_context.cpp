@@ -43,6 +43,7 @@ util::Result<std::unique_ptr<DnsContext>> DnsContext::create(const DnsSettings& 
 std::unique_ptr<dns::Dns01Solver> DnsContext::make_solver() {
   dns::SolverOptions options;
   options.follow_cname = resolver_lookup_ != nullptr;
+  options.settle = settings_.propagation_settle;
   return std::make_unique<dns::Dns01Solver>(std::vector<dns::ProviderRoute>{{"", provider_.get()}}, lookup(), options);
 }
 

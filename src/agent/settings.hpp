@@ -36,6 +36,7 @@ struct DnsSettings {
   std::vector<std::string> caa_identities;     // used when the CA publishes none (--caa-identity)
   std::chrono::milliseconds propagation_interval{1000};
   std::chrono::seconds propagation_delay{30};  // the fixed wait of --propagation off
+  std::chrono::seconds propagation_settle{0};  // extra wait after the check passed
   // Advanced/tests: query authoritative nameservers at this port instead of 53.
   std::optional<unsigned> nameserver_port;
 };

@@ -36,6 +36,9 @@ void add_dns_flags(CLI::App& cmd, DnsFlags& f) {
       ->capture_default_str();
   cmd.add_option("--propagation-delay", f.propagation_delay, "With --propagation off: seconds to wait instead of checking")
       ->capture_default_str();
+  cmd.add_option("--propagation-settle", f.propagation_settle,
+                 "Seconds to wait after every nameserver serves the records (resolver caches)")
+      ->capture_default_str();
   cmd.add_option("--nameserver-port", f.nameserver_port,
                  "Advanced/tests: ask authoritative nameservers on this port instead of 53");
 }
@@ -106,6 +109,11 @@ util::Result<agent::DnsSettings> to_settings(const DnsFlags& f) {
     return util::fail(util::Errc::invalid_input, "--propagation-delay '" + f.propagation_delay + "' is not a duration");
   }
   s.propagation_delay = *delay;
+  const auto settle = util::parse_duration(f.propagation_settle);
+  if (!settle) {
+    return util::fail(util::Errc::invalid_input, "--propagation-settle '" + f.propagation_settle + "' is not a duration");
+  }
+  s.propagation_settle = *settle;
   if (f.nameserver_port > 65535) {
     return util::fail(util::Errc::invalid_input, "--nameserver-port " + std::to_string(f.nameserver_port) + " is not a port");
   }

@@ -33,6 +33,7 @@ struct DnsFlags {
   std::vector<std::string> caa_identities;
   std::string propagation_interval = "1";
   std::string propagation_delay = "30";
+  std::string propagation_settle = "0";
   unsigned nameserver_port = 0;
 };
 

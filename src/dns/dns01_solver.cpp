@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <map>
 
+#include "util/cancel.hpp"
 #include "util/log.hpp"
 #include "util/strings.hpp"
 
@@ -72,6 +73,9 @@ util::Result<void> Dns01Solver::present(const std::vector<acme::Dns01Challenge>&
     expectations.push_back({target, zone, values});
   }
   CERTPILOT_TRY_VOID(lookup_.wait_until_served(expectations), "waiting for the TXT records to propagate");
+  if (options_.settle.count() > 0 && !util::sleep_cancellable(options_.settle)) {
+    return util::fail(util::Errc::cancelled, "waiting for DNS caches to settle: cancelled");
+  }
   return util::ok();
 }
 

@@ -21,6 +21,9 @@ struct ProviderRoute {
 struct SolverOptions {
   std::chrono::seconds ttl{60};
   bool follow_cname = true;
+  // Extra wait after every server serves the values: for resolvers that cached an NXDOMAIN from
+  // before the record existed (up to the zone's negative TTL), or providers behind caches.
+  std::chrono::milliseconds settle{0};
 };
 
 class Dns01Solver final : public acme::ChallengeSolver {

@@ -1,0 +1,144 @@
+// `certpilot issue` through real DNS: BIND (RFC 2136 + TSIG) and PowerDNS (HTTP API) on loopback,
+// Pebble validating through BIND. Zones, CNAME delegation, CAA, propagation and clean-up.
+#include <catch2/catch.hpp>
+
+#include <fstream>
+
+#include "support/dns_env.hpp"
+#include "support/issue_helpers.hpp"
+#include "support/temp_dir.hpp"
+
+using namespace certpilot::test;
+namespace fs = std::filesystem;
+
+namespace {
+
+PebbleFixture& pebble_through_bind() {
+  static std::unique_ptr<PebbleFixture> pebble = [] {
+    PebbleOptions o;
+    o.env = {{"PEBBLE_WFE_NONCEREJECT", "0"}, {"PEBBLE_AUTHZREUSE", "0"}};
+    o.dns_server = dns_test_env().resolver();  // Pebble validates through the real DNS
+    return PebbleFixture::start(o);
+  }();
+  return *pebble;
+}
+
+// The DNS flags every test shares: resolvers and nameservers on the test port, quick polling.
+std::vector<std::string> dns_flags(const std::vector<std::string>& provider_flags, const std::string& timeout = "30") {
+  auto& env = dns_test_env();
+  std::vector<std::string> flags = {"--dns-resolver", env.resolver(), "--nameserver-port", std::to_string(env.port),
+                                    "--propagation-interval", "1", "--propagation-timeout", timeout};
+  flags.insert(flags.end(), provider_flags.begin(), provider_flags.end());
+  return flags;
+}
+
+std::vector<std::string> rfc2136_flags() {
+  auto& env = dns_test_env();
+  const auto& key = env.bind->key("hmac-sha256");
+  return {"--dns", "rfc2136", "--dns-opt", "server=" + env.bind->server(), "--dns-opt", "tsig-key-name=" + key.name,
+          "--dns-opt", "tsig-algorithm=hmac-sha256", "--dns-opt", "tsig-secret-env=CERTPILOT_TEST_TSIG"};
+}
+
+// BIND (Pebble's resolver) caches the NXDOMAIN of our lookups for b.test for about a second even
+// with a zero negative TTL, so the PowerDNS cases let caches settle before the CA looks.
+std::vector<std::string> pdns_flags() {
+  auto& env = dns_test_env();
+  return {"--propagation-settle", "2", "--dns", "pdns", "--dns-opt", "api-url=" + env.pdns->api_url(), "--dns-opt", "api-key-env=CERTPILOT_TEST_PDNS_KEY"};
+}
+
+std::map<std::string, std::string> secrets_env() {
+  auto& env = dns_test_env();
+  return {{"CERTPILOT_TEST_TSIG", env.bind->key("hmac-sha256").secret}, {"CERTPILOT_TEST_PDNS_KEY", env.pdns->api_key()}};
+}
+
+CommandResult run_issue(const std::vector<std::string>& argv) {
+  return run_command(argv, secrets_env(), std::chrono::seconds(180));
+}
+
+std::string served_txt(const std::string& name) {
+  auto& env = dns_test_env();
+  return dig_short("127.0.0.1", env.port, name, "TXT");
+}
+
+}  // namespace
+
+TEST_CASE("rfc2136: a wildcard and its base name through BIND; records gone afterwards", "[integration][dns]") {
+  auto& pebble = pebble_through_bind();
+  TempDir tmp;
+  const std::vector<std::string> names = {"a.test", "*.a.test"};
+  auto argv = issue_argv(pebble, names, tmp / "out", tmp / "state", dns_flags(rfc2136_flags()));
+  argv.insert(argv.end(), {"--caa-identity", "ca.test"});
+  auto r = run_issue(argv);
+  INFO(describe(argv, r));
+  REQUIRE(r.exit_code == 0);
+  check_issued(pebble, tmp / "out", names);
+  CHECK(served_txt("_acme-challenge.a.test").empty());
+  // The TSIG secret never reaches the output.
+  CHECK(r.err.find(dns_test_env().bind->key("hmac-sha256").secret) == std::string::npos);
+}
+
+TEST_CASE("pdns: issuance through the PowerDNS API", "[integration][dns]") {
+  auto& pebble = pebble_through_bind();
+  TempDir tmp;
+  auto argv = issue_argv(pebble, {"api.b.test"}, tmp / "out", tmp / "state", dns_flags(pdns_flags()));
+  auto r = run_issue(argv);
+  INFO(describe(argv, r));
+  REQUIRE(r.exit_code == 0);
+  check_issued(pebble, tmp / "out", {"api.b.test"});
+  CHECK(served_txt("_acme-challenge.api.b.test").empty());
+}
+
+TEST_CASE("CNAME delegation: _acme-challenge.www.a.test points into b.test on PowerDNS", "[integration][dns]") {
+  auto& pebble = pebble_through_bind();
+  TempDir tmp;
+  auto argv = issue_argv(pebble, {"www.a.test"}, tmp / "out", tmp / "state", dns_flags(pdns_flags()));
+  auto r = run_issue(argv);
+  INFO(describe(argv, r));
+  REQUIRE(r.exit_code == 0);
+  CHECK(r.err.find("_acme-challenge.www.b.test") != std::string::npos);
+  check_issued(pebble, tmp / "out", {"www.a.test"});
+  CHECK(served_txt("_acme-challenge.www.b.test").empty());
+}
+
+TEST_CASE("CAA forbidding the CA refuses before any order exists", "[integration][dns]") {
+  auto& pebble = pebble_through_bind();
+  TempDir tmp;
+  auto argv = issue_argv(pebble, {"forbidden.a.test"}, tmp / "out", tmp / "state", dns_flags(rfc2136_flags()));
+  argv.insert(argv.end(), {"--caa-identity", "ca.test"});
+  auto r = run_issue(argv);
+  INFO(describe(argv, r));
+  CHECK(r.exit_code == 2);
+  CHECK(r.err.find("other-ca.example") != std::string::npos);
+  CHECK(r.err.find("order created") == std::string::npos);
+  CHECK_FALSE(fs::exists(tmp / "out"));
+}
+
+TEST_CASE("a wrong TSIG secret fails naming the server, nothing left behind", "[integration][dns]") {
+  auto& pebble = pebble_through_bind();
+  TempDir tmp;
+  auto argv = issue_argv(pebble, {"badkey.a.test"}, tmp / "out", tmp / "state", dns_flags(rfc2136_flags()));
+  auto env = secrets_env();
+  env["CERTPILOT_TEST_TSIG"] = "c2VjcmV0IHRoYXQgaXMgd3Jvbmc=";
+  auto r = run_command(argv, env, std::chrono::seconds(120));
+  INFO(describe(argv, r));
+  CHECK(r.exit_code != 0);
+  CHECK(r.err.find(dns_test_env().bind->server()) != std::string::npos);
+  CHECK(served_txt("_acme-challenge.badkey.a.test").empty());
+  CHECK_FALSE(fs::exists(tmp / "out"));
+}
+
+TEST_CASE("propagation deadline: the error lists each nameserver and what it answered", "[integration][dns]") {
+  auto& pebble = pebble_through_bind();
+  TempDir tmp;
+  // A hook that says it published the value but did not.
+  write_file(tmp / "hook.sh", "#!/bin/sh\nexit 0\n");
+  fs::permissions(tmp / "hook.sh", fs::perms::owner_all);
+  auto flags = dns_flags({"--dns", "exec", "--dns-opt", "program=" + (tmp / "hook.sh").string()}, "3");
+  auto argv = issue_argv(pebble, {"slow.a.test"}, tmp / "out", tmp / "state", flags);
+  auto r = run_issue(argv);
+  INFO(describe(argv, r));
+  CHECK(r.exit_code == 1);
+  CHECK(r.err.find("ns1.a.test") != std::string::npos);
+  CHECK(r.err.find("deactivated pending authorization") != std::string::npos);
+  CHECK_FALSE(fs::exists(tmp / "out"));
+}
