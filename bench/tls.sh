@@ -15,6 +15,8 @@ RUNS=${RUNS:-3}
 for tool in nginx wrk python3 openssl taskset; do
   command -v "$tool" >/dev/null || { echo "bench/tls.sh: needs $tool (apt-get install nginx-light wrk python3)"; exit 2; }
 done
+HARD=$(ulimit -Hn)
+[ "$HARD" = unlimited ] || [ "$HARD" -ge $((IDLE * 2 + 1000)) ] || { IDLE=$(( (HARD - 1000) / 2 )); echo "fd limit $HARD: IDLE lowered to $IDLE"; }
 ulimit -n $((IDLE * 2 + 1000))
 WORK=$(mktemp -d)
 PIDS=()
