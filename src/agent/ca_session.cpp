@@ -1,6 +1,7 @@
 #include "agent/ca_session.hpp"
 
 #include <fstream>
+#include <mutex>
 #include <sstream>
 
 #include "util/base64url.hpp"
@@ -39,6 +40,9 @@ util::Result<CaSession> open_ca_session(const CaSettings& ca, const store::Store
   CaSession session;
   CERTPILOT_TRY(session.client, open_client(ca), "CA " + ca.directory_url);
   auto& client = *session.client;
+  // Daemon workers start together on a fresh store: one registers, the others find its account.
+  static std::mutex account_mu;
+  std::lock_guard account_lock(account_mu);
   CERTPILOT_TRY(auto stored, store.find_account(ca.directory_url), "account store");
   if (stored) {
     client.set_account(stored->key, stored->record.url);

@@ -71,9 +71,7 @@ void parse_daemon_and_listener(TomlReader& r, const toml::table& root, Config& c
     if (l.listen.empty() && !t->get("listen")) {
       r.issue(t, "[listener] is enabled but has no listen = [\"0.0.0.0:443\"]");
     }
-    if (l.backend.empty() && !t->get("backend")) {
-      r.issue(t, "[listener] is enabled but has no backend = \"127.0.0.1:8080\"");
-    }
+    // No backend is fine: the built-in responder answers (a health check, the demo).
   }
   if (!l.default_certificate.empty() && cfg.find_certificate(l.default_certificate) == nullptr) {
     r.issue(t->get("default_certificate"),

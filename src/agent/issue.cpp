@@ -6,9 +6,8 @@
 #include <filesystem>
 #include <set>
 
-#include "acme/issuance.hpp"
-#include "agent/ca_session.hpp"
-#include "agent/dns_context.hpp"
+#include "agent/obtain.hpp"
+#include "agent/renewal_policy.hpp"
 #include "store/output_dir.hpp"
 #include "store/store.hpp"
 #include "util/domain_name.hpp"
@@ -61,8 +60,6 @@ util::Result<IssueOutcome> run_issue(const IssueOptions& options) {
   }
   if (!options.out_dir.empty()) CERTPILOT_TRY_VOID(check_output_parent(options.out_dir), "--out");
   if (!options.cert_name.empty()) CERTPILOT_TRY_VOID(store::validate_certificate_name(options.cert_name), "--name");
-  // Everything that can be checked locally is checked before the CA sees a request.
-  CERTPILOT_TRY(auto dns, DnsContext::create(options.dns), "issue");
   store::StoreOptions store_options;
   store_options.root = options.state_dir;
   CERTPILOT_TRY(auto store, store::Store::open(store_options), "state folder " + options.state_dir);
@@ -70,14 +67,10 @@ util::Result<IssueOutcome> run_issue(const IssueOptions& options) {
   if (!options.cert_name.empty()) {
     CERTPILOT_TRY(lock, store.lock(options.cert_name, store::LockWait::no_wait), "issue");
   }
-  CERTPILOT_TRY(auto session, open_ca_session(options.ca, store, AccountMode::find_or_create), "issue");
-  CERTPILOT_TRY_VOID(dns->check_caa(session.client->directory(), names), "CAA");
-
-  CERTPILOT_TRY(auto cert_key, crypto::PrivateKey::generate(options.key_type), "certificate key");
-  acme::IssueRequest request{names, cert_key, options.ca.preferred_chain, {}, std::chrono::minutes(10)};
-  request.order.profile = options.ca.profile;
-  auto solver = dns->make_solver();
-  CERTPILOT_TRY(auto issued, acme::obtain_certificate(*session.client, *solver, request), "issue");
+  ObtainRequest request{names, options.key_type, options.ca, options.dns, std::nullopt};
+  CERTPILOT_TRY(auto obtained, obtain(request, store), "issue");
+  const auto& cert_key = obtained.key;
+  const auto& issued = obtained.issued;
 
   IssueOutcome outcome{issued.chain, {}, names};
   if (!options.out_dir.empty()) {
@@ -89,8 +82,9 @@ util::Result<IssueOutcome> run_issue(const IssueOptions& options) {
     meta.name = options.cert_name;
     meta.domains = names;
     meta.ca_directory = options.ca.directory_url;
-    meta.account_id = session.account.url;
-    meta.issued_at = session.client->clock().now();
+    meta.account_id = obtained.account_url;
+    meta.issued_at = std::chrono::system_clock::now();
+    if (auto id = ari_certificate_id(issued.chain.leaf())) meta.ari_cert_id = *id;
     CERTPILOT_TRY_VOID(store.save_certificate(*lock, cert_key, issued.chain, meta), "saving " + options.cert_name);
     outcome.written_to = store.certificate_path(options.cert_name).string();
   }

@@ -83,7 +83,7 @@ util::Result<std::unique_ptr<TlsService>> TlsService::start(const ServeOptions& 
     if (auto r = check_plaintext(o, out); !r) {
       return fail(r.error());
     }
-  } else if (o.cert_dirs.empty() && !o.self_signed) {
+  } else if (o.cert_dirs.empty() && !o.self_signed && !o.in_process) {
     return fail(Errc::invalid_input, "nothing to serve: give --certs DIR, or --self-signed -d NAME, or --plaintext");
   }
   CERTPILOT_TRY(auto settings, make_settings(o), "serve");

@@ -39,6 +39,8 @@ struct ServeOptions {
   bool client_cert_optional = false;
   bool session_tickets = true;
   bool session_cache = true;
+  // Embedded in the renewal daemon: certificates arrive through install(); none is needed at start.
+  bool in_process = false;
 };
 
 class TlsService {

@@ -1,0 +1,260 @@
+#include "agent/daemon.hpp"
+
+#include <pthread.h>
+#include <signal.h>
+
+#include <algorithm>
+#include <condition_variable>
+#include <deque>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <iostream>
+#include <thread>
+
+#include "agent/config.hpp"
+#include "agent/renewal.hpp"
+#include "agent/serve.hpp"
+#include "agent/systemd_notify.hpp"
+#include "util/cancel.hpp"
+#include "util/log.hpp"
+#include "util/time.hpp"
+
+namespace certpilot::agent {
+
+namespace {
+
+const util::Logger kLog("agent");
+using Clock = std::chrono::system_clock;
+
+class Scheduler {
+ public:
+  Scheduler(std::shared_ptr<const Config> config, store::Store store, const DaemonOptions& options)
+      : config_(std::move(config)), store_(std::move(store)), options_(options) {}
+
+  void start() {
+    {
+      std::lock_guard lock(mu_);
+      seed_locked();
+    }
+    const int workers = std::max(1, config_->daemon.max_parallel_orders);
+    for (int i = 0; i < workers; ++i) workers_.emplace_back([this] { worker_loop(); });
+    timer_ = std::thread([this] { timer_loop(); });
+  }
+
+  void reload(std::shared_ptr<const Config> next) {
+    std::lock_guard lock(mu_);
+    if (next->storage.dir != config_->storage.dir) {
+      kLog.warn("storage.dir changed; it takes effect after a restart", {{"old", config_->storage.dir}});
+    }
+    config_ = std::move(next);
+    seed_locked();
+    cv_.notify_all();
+  }
+
+  void stop() {
+    {
+      std::lock_guard lock(mu_);
+      stopping_ = true;
+    }
+    cv_.notify_all();
+    timer_.join();
+    for (auto& w : workers_) w.join();
+  }
+
+  std::string summary() {
+    std::lock_guard lock(mu_);
+    std::string next_name;
+    util::SysTime next_at = util::SysTime::max();
+    for (const auto& [name, at] : next_) {
+      if (!in_flight_.count(name) && at < next_at) {
+        next_at = at;
+        next_name = name;
+      }
+    }
+    std::string s = std::to_string(next_.size()) + " certificates, " + std::to_string(in_flight_.size()) +
+                    " renewing, " + std::to_string(failing_.size()) + " failing";
+    if (!next_name.empty()) s += "; next check " + next_name + " at " + util::format_rfc3339(next_at);
+    return s;
+  }
+
+ private:
+  // Certificates in the config get a next-check time (from meta.json, else now); removed ones go.
+  void seed_locked() {
+    std::set<std::string> names;
+    for (const auto& c : config_->certificates) {
+      names.insert(c.name);
+      if (next_.count(c.name)) continue;
+      auto meta = store_.read_meta(c.name);
+      util::SysTime at = Clock::now();
+      // Only a certificate already issued may wait: a new or changed one is looked at now.
+      if (meta && *meta && (*meta)->next_check && !(*meta)->serial.empty() && (*meta)->domains == c.domains) {
+        at = *(*meta)->next_check;
+      }
+      next_[c.name] = at;
+    }
+    for (auto it = next_.begin(); it != next_.end();) {
+      it = names.count(it->first) ? std::next(it) : next_.erase(it);
+    }
+  }
+
+  void timer_loop() {
+    std::unique_lock lock(mu_);
+    while (!stopping_) {
+      const auto now = Clock::now();
+      util::SysTime wake = now + std::chrono::hours(24);
+      for (const auto& [name, at] : next_) {
+        if (in_flight_.count(name) || std::find(queue_.begin(), queue_.end(), name) != queue_.end()) continue;
+        if (at <= now) {
+          queue_.push_back(name);
+          cv_.notify_all();
+        } else {
+          wake = std::min(wake, at);
+        }
+      }
+      cv_.wait_until(lock, wake);
+    }
+  }
+
+  void worker_loop() {
+    std::unique_lock lock(mu_);
+    while (true) {
+      cv_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
+      if (stopping_) return;
+      const std::string name = queue_.front();
+      queue_.pop_front();
+      const auto config = config_;
+      const CertificateConfig* cert = config->find_certificate(name);
+      if (cert == nullptr) continue;  // removed by a reload
+      in_flight_.insert(name);
+      lock.unlock();
+      RenewEnv env;
+      env.config = config.get();
+      env.store = &store_;
+      env.on_issued = options_.on_issued;
+      const RenewResult result = renew_one(*cert, env);
+      lock.lock();
+      in_flight_.erase(name);
+      if (result.status == RenewStatus::failed) failing_.insert(name); else failing_.erase(name);
+      if (next_.count(name)) next_[name] = std::max(result.next_check, Clock::now() + std::chrono::seconds(1));
+      cv_.notify_all();
+      if (result.status != RenewStatus::not_due) {
+        kLog.info("job done", {{"cert", name}, {"status", to_string(result.status)},
+                               {"next_check", util::format_rfc3339(result.next_check)}});
+      }
+      lock.unlock();
+      notifier_.status(summary());
+      lock.lock();
+    }
+  }
+
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::shared_ptr<const Config> config_;       // guarded by mu_
+  std::map<std::string, util::SysTime> next_;  // guarded by mu_
+  std::set<std::string> in_flight_;            // guarded by mu_
+  std::set<std::string> failing_;              // guarded by mu_
+  std::deque<std::string> queue_;              // guarded by mu_
+  bool stopping_ = false;                      // guarded by mu_
+  const store::Store store_;
+  DaemonOptions options_;
+  SystemdNotifier notifier_;
+  std::vector<std::thread> workers_;
+  std::thread timer_;
+};
+
+// Hands the stored version of `name` to the listener; a broken one is refused there and the
+// previous one keeps serving.
+void install_stored(TlsService& tls, const store::Store& store, const std::string& name) {
+  auto stored = store.load_certificate(name);
+  if (!stored || !*stored) return;
+  if (auto r = tls.install(name, (*stored)->key, (*stored)->chain); !r) {
+    kLog.error("listener kept the previous certificate", {{"cert", name}, {"error", r.error().message}});
+  } else {
+    kLog.info("listener serves the new certificate", {{"cert", name}, {"serial", (*stored)->chain.leaf().serial_hex()}});
+  }
+}
+
+void log_config_error(const util::Error& err) {
+  kLog.error("config not loaded", {{"error", err.message}});
+  for (const auto& d : err.details) kLog.error("config problem", {{"detail", d}});
+}
+
+}  // namespace
+
+util::Result<void> run_daemon(const DaemonOptions& options) {
+  // Signals are taken synchronously by this thread; every thread started below inherits the mask.
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGHUP);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+
+  CERTPILOT_TRY(auto first, load_config(options.config_path), "run");
+  store::StoreOptions store_options;
+  store_options.root = first.storage.dir;
+  store_options.archive_keep = first.storage.archive_keep;
+  CERTPILOT_TRY(auto store, store::Store::open(store_options), "storage " + first.storage.dir);
+
+  // The embedded listener serves what the store holds and every renewal from then on, in-process.
+  std::unique_ptr<TlsService> tls;
+  DaemonOptions opts = options;
+  if (first.listener.enabled) {
+    ServeOptions serve;
+    serve.listen = first.listener.listen;
+    serve.backend = first.listener.backend;
+    serve.default_name = first.listener.default_certificate;
+    serve.in_process = true;
+    serve.state_dir = first.storage.dir;
+    CERTPILOT_TRY(tls, TlsService::start(serve, std::cerr), "[listener]");
+    for (const auto& c : first.certificates) install_stored(*tls, store, c.name);
+    opts.on_issued = [&tls, &store, user = options.on_issued](const std::string& name) {
+      install_stored(*tls, store, name);
+      if (user) user(name);
+    };
+  }
+
+  SystemdNotifier notifier;
+  Scheduler scheduler(std::make_shared<const Config>(std::move(first)), store, opts);
+  scheduler.start();
+  kLog.info("daemon started", {{"config", options.config_path.string()}});
+  notifier.ready(scheduler.summary());
+
+  const auto ping = notifier.watchdog_interval();
+  while (true) {
+    siginfo_t info{};
+    int sig = -1;
+    if (ping) {
+      const timespec ts{static_cast<time_t>(ping->count() / 1000), static_cast<long>(ping->count() % 1000) * 1000000L};
+      sig = sigtimedwait(&set, &info, &ts);
+      notifier.watchdog();
+    } else {
+      sig = sigwaitinfo(&set, &info);
+    }
+    if (sig == SIGHUP) {
+      notifier.reloading();
+      kLog.info("reloading the config", {{"config", options.config_path.string()}});
+      auto next = load_config(options.config_path);
+      if (next) {
+        scheduler.reload(std::make_shared<const Config>(std::move(*next)));
+        kLog.info("config reloaded");
+      } else {
+        log_config_error(next.error());
+        kLog.warn("keeping the previous config");
+      }
+      notifier.ready(scheduler.summary());
+    } else if (sig == SIGTERM || sig == SIGINT) {
+      kLog.info("stopping: cancelling orders in flight and cleaning up their DNS records");
+      notifier.stopping();
+      util::request_cancel();
+      scheduler.stop();
+      if (tls) tls->stop();
+      kLog.info("stopped");
+      return util::ok();
+    }
+  }
+}
+
+}  // namespace certpilot::agent

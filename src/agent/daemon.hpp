@@ -1,0 +1,26 @@
+#pragma once
+// `certpilot run`: keeps every configured certificate renewed until SIGTERM/SIGINT.
+//   - one scheduler thread sleeping until the earliest next check (no polling: idle CPU ~0);
+//   - a bounded pool of workers (daemon.max_parallel_orders), at most one job per certificate;
+//   - SIGHUP reloads the config (a broken one is reported and the old one kept);
+//   - SIGTERM/SIGINT cancel orders in flight (their DNS records are cleaned up) and exit;
+//   - systemd: READY, STATUS, WATCHDOG, STOPPING.
+#include <filesystem>
+#include <functional>
+#include <string>
+
+#include "util/result.hpp"
+
+namespace certpilot::agent {
+
+struct DaemonOptions {
+  std::filesystem::path config_path;
+  // Called once the first config is loaded and the store opened, with the store root; the TLS
+  // listener hooks in here (later sessions).
+  std::function<void(const std::string& name)> on_issued;
+};
+
+// Returns when asked to stop; an error only when the first config or the store cannot be used.
+util::Result<void> run_daemon(const DaemonOptions& options);
+
+}  // namespace certpilot::agent
