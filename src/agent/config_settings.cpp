@@ -1,5 +1,7 @@
 #include "agent/config_settings.hpp"
 
+#include <algorithm>
+
 namespace certpilot::agent {
 
 CaSettings ca_settings_of(const CaConfig& ca) {
@@ -17,7 +19,12 @@ CaSettings ca_settings_of(const CaConfig& ca) {
 DnsSettings dns_settings_of(const DnsSetup& setup) {
   DnsSettings s;
   s.provider = setup.provider;
-  s.options = setup.options;
+  // The config may spell option keys the TOML way (tsig_key_name) or as --dns-opt does (tsig-key-name).
+  for (const auto& [key, value] : setup.options) {
+    std::string k = key;
+    std::replace(k.begin(), k.end(), '_', '-');
+    s.options[k] = value;
+  }
   s.resolvers = setup.resolvers;
   s.propagation = std::string(to_string(setup.propagation));
   s.propagation_timeout = setup.propagation_timeout;
