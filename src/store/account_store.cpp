@@ -13,6 +13,7 @@
 #include "store/detail/fs.hpp"
 #include "store/store.hpp"
 #include "util/strings.hpp"
+#include "util/time.hpp"
 
 namespace certpilot::store {
 
@@ -53,7 +54,7 @@ std::string record_to_json(const AccountRecord& r) {
   j["url"] = r.url;
   j["directory_url"] = r.directory_url;
   j["contact"] = r.contact;
-  if (r.created) j["created"] = format_time(*r.created);
+  if (r.created) j["created"] = util::format_rfc3339(*r.created);
   return j.dump(2) + "\n";
 }
 
@@ -73,7 +74,7 @@ Result<AccountRecord> record_from_json(const std::string& text, const fs::path& 
       r.contact.push_back(c.get<std::string>());
     }
   }
-  if (j.contains("created") && j["created"].is_string()) r.created = parse_time(j["created"].get<std::string>());
+  if (j.contains("created") && j["created"].is_string()) r.created = util::parse_rfc3339(j["created"].get<std::string>());
   return r;
 }
 

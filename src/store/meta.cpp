@@ -4,6 +4,7 @@
 
 #include <cstdio>
 #include <nlohmann/json.hpp>
+#include "util/time.hpp"
 
 namespace certpilot::store {
 namespace {
@@ -13,13 +14,13 @@ using util::Errc;
 using util::fail;
 
 void put_time(json& j, const char* key, const std::optional<SysTime>& t) {
-  if (t) j[key] = format_time(*t);
+  if (t) j[key] = util::format_rfc3339(*t);
 }
 
 util::Result<std::optional<SysTime>> get_time(const json& j, const char* key) {
   if (!j.contains(key) || j[key].is_null()) return std::optional<SysTime>();
   if (!j[key].is_string()) return fail(Errc::invalid_input, std::string("meta.json: \"") + key + "\" is not a string");
-  auto t = parse_time(j[key].get<std::string>());
+  auto t = util::parse_rfc3339(j[key].get<std::string>());
   if (!t) return fail(Errc::invalid_input, std::string("meta.json: \"") + key + "\" is not an RFC 3339 time");
   return std::optional<SysTime>(*t);
 }
@@ -40,29 +41,6 @@ util::Result<std::string> get_string(const json& j, const char* key) {
     dst = std::move(*cp_meta_r);                 \
   } while (false)
 
-std::string format_time(SysTime t) {
-  const std::time_t secs = std::chrono::system_clock::to_time_t(
-      std::chrono::time_point_cast<std::chrono::seconds>(t));
-  std::tm tm{};
-  ::gmtime_r(&secs, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
-
-std::optional<SysTime> parse_time(std::string_view text) {
-  std::tm tm{};
-  int consumed = 0;
-  const std::string s(text);
-  if (std::sscanf(s.c_str(), "%4d-%2d-%2dT%2d:%2d:%2dZ%n", &tm.tm_year, &tm.tm_mon, &tm.tm_mday, &tm.tm_hour,
-                  &tm.tm_min, &tm.tm_sec, &consumed) != 6 ||
-      consumed != static_cast<int>(s.size())) {
-    return std::nullopt;
-  }
-  tm.tm_year -= 1900;
-  tm.tm_mon -= 1;
-  return std::chrono::system_clock::from_time_t(::timegm(&tm));
-}
 
 std::string meta_to_json(const CertificateMeta& m) {
   json j = json::object();
@@ -82,7 +60,7 @@ std::string meta_to_json(const CertificateMeta& m) {
   put_time(j, "last_failure", m.last_failure);
   if (m.retry_after_seconds) j["retry_after_seconds"] = *m.retry_after_seconds;
   json recent = json::array();
-  for (const auto t : m.recent_failures) recent.push_back(format_time(t));
+  for (const auto t : m.recent_failures) recent.push_back(util::format_rfc3339(t));
   j["recent_failures"] = recent;
   j["last_error"] = m.last_error;
   return j.dump(2) + "\n";
@@ -129,7 +107,7 @@ util::Result<CertificateMeta> meta_from_json(std::string_view text) {
       return fail(Errc::invalid_input, "meta.json: \"recent_failures\" is not an array");
     }
     for (const auto& t : j["recent_failures"]) {
-      auto parsed = t.is_string() ? parse_time(t.get<std::string>()) : std::nullopt;
+      auto parsed = t.is_string() ? util::parse_rfc3339(t.get<std::string>()) : std::nullopt;
       if (!parsed) return fail(Errc::invalid_input, "meta.json: \"recent_failures\" holds a non-time");
       m.recent_failures.push_back(*parsed);
     }

@@ -42,8 +42,5 @@ struct CertificateMeta {
 std::string meta_to_json(const CertificateMeta& meta);
 util::Result<CertificateMeta> meta_from_json(std::string_view text);
 
-// RFC 3339 UTC with seconds ("2025-06-15T14:13:20Z"), as meta.json and account.json store times.
-std::string format_time(SysTime t);
-std::optional<SysTime> parse_time(std::string_view text);
 
 }  // namespace certpilot::store

@@ -10,6 +10,8 @@
 #include <algorithm>
 #include <cstring>
 
+#include "util/unique_fd.hpp"
+
 namespace certpilot::dns::rfc2136 {
 
 using util::Errc;
@@ -17,20 +19,6 @@ using util::fail;
 using util::Result;
 
 namespace {
-
-class Fd {
- public:
-  explicit Fd(int fd) : fd_(fd) {}
-  ~Fd() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  int get() const { return fd_; }
-
- private:
-  int fd_;
-};
 
 struct Address {
   sockaddr_storage storage{};
@@ -92,7 +80,7 @@ bool same_id(const std::string& a, const std::string& b) { return a.size() >= 2 
 
 Result<std::string> exchange_udp(const Address& addr, const std::string& server, const std::string& request,
                                  std::chrono::steady_clock::time_point deadline) {
-  Fd fd(::socket(addr.storage.ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+  util::UniqueFd fd(::socket(addr.storage.ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0));
   if (fd.get() < 0) return fail(Errc::network, sys_error("UDP socket"));
   // connect() so an ICMP port-unreachable comes back as ECONNREFUSED instead of a timeout.
   if (::connect(fd.get(), reinterpret_cast<const sockaddr*>(&addr.storage), addr.len) != 0 ||
@@ -135,7 +123,7 @@ Result<std::string> recv_exact(int fd, std::size_t len, std::chrono::steady_cloc
 
 Result<std::string> exchange_tcp(const Address& addr, const std::string& server, const std::string& request,
                                  std::chrono::steady_clock::time_point deadline) {
-  Fd fd(::socket(addr.storage.ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
+  util::UniqueFd fd(::socket(addr.storage.ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
   if (fd.get() < 0) return fail(Errc::network, sys_error("TCP socket"));
   if (::connect(fd.get(), reinterpret_cast<const sockaddr*>(&addr.storage), addr.len) != 0 && errno != EINPROGRESS) {
     return fail(Errc::network, sys_error("TCP to " + server));

@@ -7,6 +7,8 @@
 #include <cerrno>
 #include <cstring>
 
+#include "util/unique_fd.hpp"
+
 namespace certpilot::store::detail {
 namespace {
 
@@ -18,25 +20,6 @@ util::Unexpected io_error(std::string_view what, const fs::path& path, int err) 
               std::string(what) + " " + path.string() + ": " + std::strerror(err));
 }
 
-class Fd {
- public:
-  explicit Fd(int fd) : fd_(fd) {}
-  ~Fd() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  int get() const { return fd_; }
-  // close(2) can report a deferred write error (NFS): surface it.
-  int close() {
-    const int rc = ::close(fd_);
-    fd_ = -1;
-    return rc;
-  }
-
- private:
-  int fd_;
-};
 
 }  // namespace
 
@@ -69,7 +52,7 @@ Result<void> make_dirs(const fs::path& path, mode_t mode) {
 }
 
 Result<void> write_new_file(const fs::path& path, std::string_view data, mode_t mode) {
-  Fd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode));
+  util::UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode));
   if (fd.get() < 0) return io_error("creating", path, errno);
   // The umask may have removed bits; a key file must be exactly 0600, never wider.
   if (::fchmod(fd.get(), mode) != 0) return io_error("setting mode of", path, errno);
@@ -88,7 +71,7 @@ Result<void> write_new_file(const fs::path& path, std::string_view data, mode_t 
 }
 
 Result<void> fsync_dir(const fs::path& path) {
-  Fd fd(::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  util::UniqueFd fd(::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (fd.get() < 0) return io_error("opening folder", path, errno);
   if (::fsync(fd.get()) != 0) return io_error("syncing folder", path, errno);
   return util::ok();
@@ -122,7 +105,7 @@ Result<void> replace_symlink(const fs::path& link, const fs::path& target) {
 }
 
 Result<std::string> read_file(const fs::path& path) {
-  Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  util::UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
   if (fd.get() < 0) return io_error("reading", path, errno);
   std::string out;
   char buf[8192];

@@ -4,6 +4,7 @@
 #include <openssl/pem.h>
 
 #include <ctime>
+#include "util/time.hpp"
 
 namespace certpilot::tls::detail {
 
@@ -62,14 +63,7 @@ util::SysTime asn1_to_time(const ASN1_TIME* t) {
   return std::chrono::system_clock::from_time_t(timegm(&tm));
 }
 
-std::string format_time(util::SysTime t) {
-  const std::time_t tt = std::chrono::system_clock::to_time_t(t);
-  std::tm tm{};
-  gmtime_r(&tt, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
+std::string format_time(util::SysTime t) { return util::format_rfc3339(t); }
 
 std::string serial_hex(const X509* cert) {
   const ASN1_INTEGER* serial = X509_get0_serialNumber(cert);

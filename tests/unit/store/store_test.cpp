@@ -8,6 +8,7 @@
 #include "store/store.hpp"
 #include "support/temp_dir.hpp"
 #include "support/test_ca.hpp"
+#include "util/time.hpp"
 
 using namespace certpilot;
 using namespace certpilot::store;
@@ -157,7 +158,7 @@ TEST_CASE("store: meta.json round trip and negative cases", "[store]") {
   m.issued_at = SysTime(std::chrono::seconds(1'750'000'000));
   auto back = meta_from_json(meta_to_json(m)).value();
   CHECK(back.issued_at == m.issued_at);
-  CHECK(format_time(*m.issued_at) == "2025-06-15T15:06:40Z");
+  CHECK(util::format_rfc3339(*m.issued_at) == "2025-06-15T15:06:40Z");
   CHECK_FALSE(meta_from_json("{").has_value());
   CHECK_FALSE(meta_from_json("[]").has_value());
   CHECK(meta_from_json(R"({"issued_at": "yesterday"})").error().message ==
