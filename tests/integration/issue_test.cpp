@@ -124,6 +124,24 @@ TEST_CASE("issue: bad input fails clearly and writes nothing", "[integration]") 
     CHECK(calls.find("cleanup _acme-challenge.keep.example.test") != std::string::npos);
     CHECK(pebble->txt_values("_acme-challenge.keep.example.test").empty());
   }
+  SECTION("Ctrl-C during issuance: records removed, exit 130") {
+    // The hook publishes the value, then interrupts certpilot as an operator's Ctrl-C would.
+    const auto log = tmp / "hook.log";
+    write_file(tmp / "hook.sh", "#!/bin/sh\necho \"$1 $2\" >> " + log.string() +
+                                    "\nif [ \"$1\" = present ]; then curl -s -d '{\"host\":\"'$2'.\",\"value\":\"'$3'\"}' " +
+                                    pebble->challtestsrv_url() + "/set-txt; kill -INT $PPID; else curl -s -d '{\"host\":\"'$2'.\"}' " +
+                                    pebble->challtestsrv_url() + "/clear-txt; fi\n");
+    fs::permissions(tmp / "hook.sh", fs::perms::owner_all);
+    auto argv = issue_argv(*pebble, {"keep.example.test"}, tmp / "out", tmp / "state",
+                           {"--dns", "exec", "--dns-opt", "program=" + (tmp / "hook.sh").string(), "--dns-resolver",
+                            pebble->challtestsrv_dns(), "--propagation", "off", "--propagation-delay", "0"});
+    auto r = run_command(argv);
+    INFO(describe(argv, r));
+    CHECK(r.exit_code == 130);
+    const auto calls = read_file(log);
+    CHECK(calls.find("cleanup _acme-challenge.keep.example.test") != std::string::npos);
+    CHECK(pebble->txt_values("_acme-challenge.keep.example.test").empty());
+  }
   SECTION("output folder not writable") {
     auto argv = issue_argv(*pebble, {"keep.example.test"}, "/proc/certpilot-test/out", tmp / "state");
     auto r = run_command(argv);
