@@ -1,5 +1,6 @@
 #include "agent/dns_check.hpp"
 
+#include <algorithm>
 #include <map>
 #include <set>
 
