@@ -5,6 +5,7 @@
 
 #include "crypto/csr.hpp"
 #include "util/base64url.hpp"
+#include "util/cancel.hpp"
 #include "util/log.hpp"
 #include "util/scope_exit.hpp"
 #include "util/strings.hpp"
@@ -28,12 +29,23 @@ util::Error challenge_failure(const Authorization& authz) {
       return std::move(err).wrapped("validation of " + authz.display_name() + " failed (" + authz.url + ")");
     }
   }
-  return {util::Errc::unauthorized,
-          "validation of " + authz.display_name() + " failed: authorization is '" + authz.status + "' (" + authz.url + ")"};
+  if (authz.status == "invalid") {
+    return {util::Errc::unauthorized, "validation of " + authz.display_name() + " failed (" + authz.url + ")"};
+  }
+  // deactivated, expired, revoked: nothing was validated; a new order starts afresh.
+  return {util::Errc::acme_problem, "authorization for " + authz.display_name() + " is '" + authz.status +
+                                        "' (" + authz.url + "); the order cannot complete, run again"};
 }
 
-Result<std::vector<PendingAuthz>> collect_pending(Client& client, const Order& order) {
-  std::vector<PendingAuthz> pending;
+// The order's own problem document when it has one, else what state it was left in.
+util::Error order_error(const Order& order, const std::string& state_text) {
+  if (order.error) return problem_error(*order.error, std::nullopt).wrapped("order " + order.url);
+  return {util::Errc::acme_problem, "order " + order.url + " " + state_text};
+}
+
+// Fills `pending` as it goes, so the caller can deactivate what was collected when a later
+// authorization fails.
+Result<void> collect_pending(Client& client, const Order& order, std::vector<PendingAuthz>& pending) {
   for (const auto& url : order.authorizations) {
     CERTPILOT_TRY(auto authz, client.get_authorization(url), "order " + order.url);
     if (authz.status == "valid") {
@@ -53,10 +65,11 @@ Result<std::vector<PendingAuthz>> collect_pending(Client& client, const Order& o
     }
     pending.push_back({authz, *dns});
   }
-  return pending;
+  return util::ok();
 }
 
 void deactivate_pending(Client& client, const std::vector<PendingAuthz>& pending) {
+  const util::CancelShield shield;
   for (const auto& p : pending) {
     auto authz = client.get_authorization(p.authz.url);
     if (authz && authz->status != "pending") continue;
@@ -68,9 +81,7 @@ void deactivate_pending(Client& client, const std::vector<PendingAuthz>& pending
   }
 }
 
-Result<void> validate(Client& client, ChallengeSolver& solver, const std::vector<PendingAuthz>& pending,
-                      util::SysTime deadline) {
-  const auto& key = *client.account_key();
+std::vector<Dns01Challenge> challenges_of(const std::vector<PendingAuthz>& pending, const crypto::PrivateKey& key) {
   std::vector<Dns01Challenge> challenges;
   for (const auto& p : pending) {
     Dns01Challenge c;
@@ -81,12 +92,12 @@ Result<void> validate(Client& client, ChallengeSolver& solver, const std::vector
     c.txt_value = dns01_txt_value(c.key_authorization);
     challenges.push_back(std::move(c));
   }
-  // Every record comes off again on every path out of here, success, failure or cancellation.
-  util::ScopeExit cleanup([&] {
-    if (auto r = solver.cleanup(challenges); !r) {
-      kLog.error("DNS clean-up failed: remove the records by hand", {{"error", r.error().describe()}});
-    }
-  });
+  return challenges;
+}
+
+// Presents every value, answers every challenge and waits for every authorization.
+Result<void> validate(Client& client, ChallengeSolver& solver, const std::vector<PendingAuthz>& pending,
+                      const std::vector<Dns01Challenge>& challenges, util::SysTime deadline) {
   CERTPILOT_TRY_VOID(solver.present(challenges), "DNS-01");
   for (const auto& p : pending) {
     CERTPILOT_TRY_VOID(client.respond_to_challenge(p.challenge), p.authz.display_name());
@@ -162,20 +173,31 @@ Result<IssuedCertificate> obtain_certificate(Client& client, ChallengeSolver& so
   }
   if (!order) return util::fail(order.error());
   if (order->status == "invalid") {
-    return util::fail(order->error ? problem_error(*order->error, std::nullopt).wrapped("order " + order->url)
-                                   : util::Error(util::Errc::acme_problem, "order " + order->url + " is invalid"));
+    return util::fail(order_error(*order, "is invalid"));
   }
-  CERTPILOT_TRY(auto pending, collect_pending(client, *order), "authorizations");
+  std::vector<PendingAuthz> pending;
+  if (auto r = collect_pending(client, *order, pending); !r) {
+    deactivate_pending(client, pending);
+    return util::fail(r.error().wrapped("authorizations"));
+  }
   if (!pending.empty()) {
-    if (auto r = validate(client, solver, pending, deadline); !r) {
+    const auto challenges = challenges_of(pending, *client.account_key());
+    // Every record comes off on every path out of this block; declared first, so it runs after the
+    // deactivation below: a record removed while the CA still validates would fail the
+    // authorization instead of leaving it deactivated.
+    util::ScopeExit cleanup([&] {
+      if (auto r = solver.cleanup(challenges); !r) {
+        kLog.error("DNS clean-up failed: remove the records by hand", {{"error", r.error().describe()}});
+      }
+    });
+    if (auto r = validate(client, solver, pending, challenges, deadline); !r) {
       deactivate_pending(client, pending);
       return util::fail(r.error());
     }
   }
   CERTPILOT_TRY(auto ready, client.wait_order(order->url, deadline), "waiting for the order to be ready");
   if (ready.status != "ready" && ready.status != "valid") {
-    return util::fail(ready.error ? problem_error(*ready.error, std::nullopt).wrapped("order " + ready.url)
-                                  : util::Error(util::Errc::acme_problem, "order " + ready.url + " is '" + ready.status + "'"));
+    return util::fail(order_error(ready, "is '" + ready.status + "'"));
   }
   if (ready.status == "ready") {
     CERTPILOT_TRY(auto csr, crypto::make_csr_der(request.cert_key, request.names), "building the CSR");
@@ -184,8 +206,7 @@ Result<IssuedCertificate> obtain_certificate(Client& client, ChallengeSolver& so
     (void)finalized;
   }
   if (ready.status != "valid" || !ready.certificate) {
-    return util::fail(ready.error ? problem_error(*ready.error, std::nullopt).wrapped("order " + ready.url)
-                                  : util::Error(util::Errc::acme_problem, "order " + ready.url + " ended '" + ready.status + "' without a certificate"));
+    return util::fail(order_error(ready, "ended '" + ready.status + "' without a certificate"));
   }
   CERTPILOT_TRY(auto download, client.download_certificate(*ready.certificate), "order " + ready.url);
   bool found = true;

@@ -2,6 +2,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "acme/detail/json_fields.hpp"
 #include "util/strings.hpp"
 
 namespace certpilot::acme {
@@ -29,9 +30,7 @@ std::optional<Problem> parse_problem(const std::string& body) {
       if (auto t = sp.find("type"); t != sp.end() && t->is_string()) s.type = t->get<std::string>();
       if (auto d = sp.find("detail"); d != sp.end() && d->is_string()) s.detail = d->get<std::string>();
       if (auto id = sp.find("identifier"); id != sp.end() && id->is_object()) {
-        const std::string t = id->value("type", "");
-        const std::string v = id->value("value", "");
-        s.identifier = t + ":" + v;
+        s.identifier = detail::str_or(*id, "type") + ":" + detail::str_or(*id, "value");
       }
       p.subproblems.push_back(std::move(s));
     }
@@ -48,9 +47,10 @@ util::Error problem_error(const Problem& problem, std::optional<std::chrono::sec
   else if (t == "unauthorized" || t == "caa" || t == "dns" || t == "incorrectResponse" || t == "connection")
     code = Errc::unauthorized;
   else if (t == "accountDoesNotExist") code = Errc::not_found;
-  else if (t == "malformed" || t == "rejectedIdentifier" || t == "unsupportedIdentifier" || t == "badCSR" ||
-           t == "invalidContact" || t == "unsupportedContact" || t == "userActionRequired" ||
-           t == "externalAccountRequired" || t == "badPublicKey" || t == "badSignatureAlgorithm")
+  // Only problems the operator fixes in certpilot's input are invalid_input (exit 2); a CA that
+  // refuses a name or a CSR is acme_problem (exit 5), as the exit-code table says.
+  else if (t == "invalidContact" || t == "unsupportedContact" || t == "userActionRequired" ||
+           t == "externalAccountRequired")
     code = Errc::invalid_input;
   std::string msg = "the CA answered " + t;
   if (!problem.detail.empty()) msg += ": " + util::printable_excerpt(problem.detail, 500);
@@ -59,8 +59,7 @@ util::Error problem_error(const Problem& problem, std::optional<std::chrono::sec
   err.retry_after = retry_after;
   for (const auto& sp : problem.subproblems) {
     std::string line = sp.identifier.empty() ? std::string() : sp.identifier + ": ";
-    const std::string prefix = kAcmeErrorPrefix;
-    line += sp.type.rfind(prefix, 0) == 0 ? sp.type.substr(prefix.size()) : sp.type;
+    line += Problem{sp.type, {}, 0, {}}.short_type();
     if (!sp.detail.empty()) line += ": " + util::printable_excerpt(sp.detail, 300);
     err.details.push_back(std::move(line));
   }

@@ -1,5 +1,6 @@
 #include "acme/types.hpp"
 
+#include "acme/detail/json_fields.hpp"
 #include "util/time.hpp"
 
 namespace certpilot::acme {
@@ -8,13 +9,10 @@ using nlohmann::json;
 
 namespace {
 
+using detail::str_or;
+
 util::Unexpected malformed(const std::string& url, const std::string& what) {
   return util::fail(util::Errc::acme_problem, "the CA sent a malformed resource at " + url + ": " + what);
-}
-
-std::string str_or(const json& doc, const char* key, std::string fallback = {}) {
-  const auto it = doc.find(key);
-  return it != doc.end() && it->is_string() ? it->get<std::string>() : fallback;
 }
 
 std::optional<Problem> problem_in(const json& doc) {

@@ -1,5 +1,10 @@
 #include "agent/account_ops.hpp"
 
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
 #include <fstream>
 #include <sstream>
 
@@ -7,6 +12,7 @@
 #include "crypto/certificate.hpp"
 #include "store/store.hpp"
 #include "util/log.hpp"
+#include "util/unique_fd.hpp"
 
 namespace certpilot::agent {
 
@@ -19,6 +25,17 @@ util::Result<store::Store> open_store(const std::string& state_dir) {
   options.root = state_dir;
   CERTPILOT_TRY(auto store, store::Store::open(options), "state folder " + state_dir);
   return store;
+}
+
+// 0600, written and fsync'ed before it is relied on.
+util::Result<void> write_private_file(const std::filesystem::path& path, const std::string& content) {
+  util::UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600));
+  if (!fd.valid()) return util::fail(util::Errc::io, "cannot write " + path.string() + ": " + std::strerror(errno));
+  if (::write(fd.get(), content.data(), content.size()) != static_cast<ssize_t>(content.size()) || ::fsync(fd.get()) != 0 ||
+      fd.close() != 0) {
+    return util::fail(util::Errc::io, "cannot write " + path.string() + ": " + std::strerror(errno));
+  }
+  return util::ok();
 }
 
 AccountReport report_of(const CaSession& session, const acme::Account& account, const store::Store& store) {
@@ -39,6 +56,8 @@ util::Result<AccountReport> rollover_account_key(const CaSettings& ca, const std
   CERTPILOT_TRY(auto store, open_store(state_dir), "account rollover");
   CERTPILOT_TRY(auto session, open_ca_session(ca, store, AccountMode::existing_only), "account rollover");
   CERTPILOT_TRY(auto new_key, crypto::PrivateKey::generate(crypto::KeyType::ec_p256), "account rollover");
+  CERTPILOT_TRY_VOID(write_private_file(session.account_dir / kPendingRolloverKey, new_key.to_pem()),
+                     "account rollover");
   CERTPILOT_TRY_VOID(session.client->rollover_key(new_key), "account rollover");
   // The CA now knows only the new key: losing it here would lose the account, so say so loudly.
   auto saved = store.save_account(session.account, new_key);

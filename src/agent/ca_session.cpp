@@ -11,8 +11,31 @@
 namespace certpilot::agent {
 
 namespace {
+
 const util::Logger kLog("agent");
+
+// A rollover interrupted after writing the new key: if the CA already knows the account by the
+// new key, save it as the account's key; otherwise the rollover never happened and the file goes.
+util::Result<void> finish_pending_rollover(CaSession& session, const store::Store& store) {
+  const auto path = session.account_dir / kPendingRolloverKey;
+  std::error_code ec;
+  if (!std::filesystem::exists(path, ec)) return util::ok();
+  CERTPILOT_TRY(auto next, crypto::PrivateKey::load(path.string()), "pending rollover key");
+  const auto old_key = *session.client->account_key();
+  const auto old_url = session.client->account_url();
+  auto found = session.client->find_account(next);
+  if (found && found->url == old_url) {
+    CERTPILOT_TRY(session.account, store.save_account(session.account, next), "saving the rolled-over key");
+    kLog.info("finished an interrupted account key rollover", {{"account", old_url}});
+    return util::ok();
+  }
+  session.client->set_account(old_key, old_url);
+  std::filesystem::remove(path, ec);
+  kLog.info("discarded the key of a rollover the CA never saw", {{"account", old_url}});
+  return util::ok();
 }
+
+}  // namespace
 
 util::Result<util::SecretString> read_eab_key(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
@@ -47,6 +70,8 @@ util::Result<CaSession> open_ca_session(const CaSettings& ca, const store::Store
   if (stored) {
     client.set_account(stored->key, stored->record.url);
     session.account = stored->record;
+    session.account_dir = stored->dir;
+    CERTPILOT_TRY_VOID(finish_pending_rollover(session, store), "account key rollover left unfinished");
     return session;
   }
   if (mode == AccountMode::existing_only) {

@@ -1,6 +1,7 @@
 #pragma once
 // An ACME client with its account ready: the stored account for this CA, or a new one registered
 // and saved (accounts/<ca-host>/<id>/ in the state folder, key 0600).
+#include <filesystem>
 #include <memory>
 
 #include "acme/client.hpp"
@@ -17,7 +18,12 @@ enum class AccountMode {
 struct CaSession {
   std::unique_ptr<acme::Client> client;
   store::AccountRecord account;
+  std::filesystem::path account_dir;  // empty for an account registered in this session
 };
+
+// A key rollover writes the new key here before asking the CA, so a crash between the CA's answer
+// and saving cannot lose the account; open_ca_session() finishes or discards it.
+inline constexpr const char* kPendingRolloverKey = "key.rollover.pem";
 
 // Reads the EAB MAC key file (base64url, as CAs print it). The error names the file, never the key.
 util::Result<util::SecretString> read_eab_key(const std::string& path);

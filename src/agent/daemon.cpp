@@ -34,9 +34,10 @@ class Scheduler {
       : config_(std::move(config)), store_(std::move(store)), options_(options) {}
 
   void start() {
+    auto seeds = first_checks(*config_, {});
     {
       std::lock_guard lock(mu_);
-      seed_locked();
+      apply_locked(seeds, {});
     }
     const int workers = std::max(1, config_->daemon.max_parallel_orders);
     for (int i = 0; i < workers; ++i) workers_.emplace_back([this] { worker_loop(); });
@@ -44,12 +45,32 @@ class Scheduler {
   }
 
   void reload(std::shared_ptr<const Config> next) {
-    std::lock_guard lock(mu_);
-    if (next->storage.dir != config_->storage.dir) {
-      kLog.warn("storage.dir changed; it takes effect after a restart", {{"old", config_->storage.dir}});
+    std::shared_ptr<const Config> old;
+    {
+      std::lock_guard lock(mu_);
+      old = config_;
     }
+    if (next->storage.dir != old->storage.dir) {
+      kLog.warn("storage.dir changed; it takes effect after a restart", {{"old", old->storage.dir}});
+    }
+    if (next->daemon.max_parallel_orders != old->daemon.max_parallel_orders) {
+      kLog.warn("daemon.max_parallel_orders changed; it takes effect after a restart");
+    }
+    // Certificates whose request changed are looked at now, not at their old next check.
+    std::set<std::string> changed;
+    for (const auto& c : next->certificates) {
+      const CertificateConfig* before = old->find_certificate(c.name);
+      if (before != nullptr && !same_request(*before, c)) changed.insert(c.name);
+    }
+    std::set<std::string> known;
+    {
+      std::lock_guard lock(mu_);
+      for (const auto& [name, at] : next_) known.insert(name);
+    }
+    auto seeds = first_checks(*next, known);  // disk reads outside the lock
+    std::lock_guard lock(mu_);
     config_ = std::move(next);
-    seed_locked();
+    apply_locked(seeds, changed);
     cv_.notify_all();
   }
 
@@ -80,20 +101,37 @@ class Scheduler {
   }
 
  private:
-  // Certificates in the config get a next-check time (from meta.json, else now); removed ones go.
-  void seed_locked() {
-    std::set<std::string> names;
-    for (const auto& c : config_->certificates) {
-      names.insert(c.name);
-      if (next_.count(c.name)) continue;
-      auto meta = store_.read_meta(c.name);
+  static bool same_request(const CertificateConfig& a, const CertificateConfig& b) {
+    return std::set<std::string>(a.domains.begin(), a.domains.end()) ==
+               std::set<std::string>(b.domains.begin(), b.domains.end()) &&
+           a.key_type == b.key_type && a.dns == b.dns;
+  }
+
+  // The first check of each certificate not in `skip`: its meta.json next_check when it was issued
+  // for the same request, else now (a new or changed certificate is looked at at once).
+  std::map<std::string, util::SysTime> first_checks(const Config& config, const std::set<std::string>& skip) const {
+    std::map<std::string, util::SysTime> out;
+    for (const auto& c : config.certificates) {
+      if (skip.count(c.name)) continue;
       util::SysTime at = Clock::now();
-      // Only a certificate already issued may wait: a new or changed one is looked at now.
-      if (meta && *meta && (*meta)->next_check && !(*meta)->serial.empty() && (*meta)->domains == c.domains) {
+      auto meta = store_.read_meta(c.name);
+      if (meta && *meta && (*meta)->next_check && !(*meta)->serial.empty() &&
+          std::set<std::string>((*meta)->domains.begin(), (*meta)->domains.end()) ==
+              std::set<std::string>(c.domains.begin(), c.domains.end()) &&
+          (*meta)->key_type == crypto::to_string(c.key_type)) {
         at = *(*meta)->next_check;
       }
-      next_[c.name] = at;
+      out[c.name] = at;
     }
+    return out;
+  }
+
+  // Adds seeds, makes changed certificates due now, drops certificates no longer configured.
+  void apply_locked(const std::map<std::string, util::SysTime>& seeds, const std::set<std::string>& changed) {
+    for (const auto& [name, at] : seeds) next_.emplace(name, at);
+    for (const auto& name : changed) next_[name] = Clock::now();
+    std::set<std::string> names;
+    for (const auto& c : config_->certificates) names.insert(c.name);
     for (auto it = next_.begin(); it != next_.end();) {
       it = names.count(it->first) ? std::next(it) : next_.erase(it);
     }

@@ -58,6 +58,9 @@ util::Result<IssueOutcome> run_issue(const IssueOptions& options) {
   if (options.out_dir.empty() && options.cert_name.empty()) {
     return util::fail(util::Errc::invalid_input, "say where the certificate goes: --out DIR or --name NAME (store)");
   }
+  if (!options.out_dir.empty() && !options.cert_name.empty()) {
+    return util::fail(util::Errc::invalid_input, "--out and --name both given; choose one place for the certificate");
+  }
   if (!options.out_dir.empty()) CERTPILOT_TRY_VOID(check_output_parent(options.out_dir), "--out");
   if (!options.cert_name.empty()) CERTPILOT_TRY_VOID(store::validate_certificate_name(options.cert_name), "--name");
   store::StoreOptions store_options;

@@ -59,12 +59,19 @@ std::optional<AriWindow> fetch_ari(const Config& config, const store::StoredCert
 RenewResult fail_and_record(const CertificateConfig& cert, const RenewEnv& env, const store::CertLock& lock,
                             store::CertificateMeta meta, const util::Error& err) {
   const auto now = env.clock->now();
-  auto history = record_failure(history_of(meta), now, err.retry_after);
+  if (err.code == util::Errc::cancelled) {
+    // Shutting down is not the CA's fault: no failure recorded, no backoff; look again at start.
+    return {cert.name, RenewStatus::not_due, now, "cancelled", err, meta.serial};
+  }
+  // A Retry-After beyond a day is not trusted for scheduling: it must not push a renewal past expiry.
+  std::optional<std::chrono::seconds> retry_after = err.retry_after;
+  if (retry_after && *retry_after > std::chrono::hours(24)) retry_after = std::chrono::hours(24);
+  auto history = record_failure(history_of(meta), now, retry_after);
   meta.name = cert.name;
   meta.failure_count = history.consecutive_failures;
   meta.last_failure = history.last_failure;
   meta.recent_failures = history.recent_failures;
-  if (err.retry_after) meta.retry_after_seconds = err.retry_after->count();
+  if (retry_after) meta.retry_after_seconds = retry_after->count();
   meta.last_error = util::printable_excerpt(err.describe(), 400);
   meta.next_check = earliest_retry(history, now);
   if (auto w = env.store->write_meta(lock, meta); !w) {
@@ -93,17 +100,17 @@ RenewResult renew_one(const CertificateConfig& cert, const RenewEnv& env) {
   const Config& config = *env.config;
   auto lock = env.store->lock(cert.name, store::LockWait::no_wait);
   if (!lock) {
-    return {cert.name, RenewStatus::busy, now + std::chrono::minutes(1), lock.error().message, lock.error(), ""};
+    if (lock.error().code == util::Errc::conflict) {
+      return {cert.name, RenewStatus::busy, now + std::chrono::minutes(1), lock.error().message, lock.error(), ""};
+    }
+    return {cert.name, RenewStatus::failed, now + std::chrono::minutes(10), lock.error().message, lock.error(), ""};
   }
   // Re-read after taking the lock: another process may have renewed it meanwhile (certmagic).
-  auto stored = env.store->load_certificate(cert.name);
-  if (!stored) return fail_and_record(cert, env, *lock, {}, stored.error());
   store::CertificateMeta meta;
-  if (*stored) {
-    meta = (*stored)->meta;
-  } else if (auto m = env.store->read_meta(cert.name); m && *m) {
-    meta = **m;  // failures recorded before the first issuance
-  }
+  if (auto m = env.store->read_meta(cert.name); m && *m) meta = **m;  // also failures before the first issuance
+  auto stored = env.store->load_certificate(cert.name);
+  if (!stored) return fail_and_record(cert, env, *lock, meta, stored.error());
+  if (*stored) meta = (*stored)->meta;
   const auto history = history_of(meta);
   std::string reason;
   if (!*stored) {
@@ -139,7 +146,13 @@ RenewResult renew_one(const CertificateConfig& cert, const RenewEnv& env) {
                            {util::Errc::invalid_input, "certificate " + cert.name + " names DNS setup '" + cert.dns + "', which is not defined"});
   }
   ObtainRequest request{cert.domains, cert.key_type, ca_settings_of(config.ca), dns_settings_of(dns_it->second),
-                        meta.ari_cert_id.empty() ? std::nullopt : std::optional<std::string>(meta.ari_cert_id)};
+                        std::nullopt};
+  // RFC 9773 §5: `replaces` names a certificate of the same CA that this one succeeds; a CA may
+  // refuse it when the names changed, so it is sent only for a like-for-like renewal.
+  if (!meta.ari_cert_id.empty() && *stored && meta.ca_directory == request.ca.directory_url &&
+      config_change(cert, **stored).empty()) {
+    request.replaces = meta.ari_cert_id;
+  }
   auto obtained = obtain(request, *env.store);
   if (!obtained) return fail_and_record(cert, env, *lock, meta, obtained.error().wrapped("renewing " + cert.name));
 

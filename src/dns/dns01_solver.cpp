@@ -80,6 +80,7 @@ util::Result<void> Dns01Solver::present(const std::vector<acme::Dns01Challenge>&
 }
 
 util::Result<void> Dns01Solver::cleanup(const std::vector<acme::Dns01Challenge>&) {
+  const util::CancelShield shield;  // after Ctrl-C the records must still come off
   std::vector<Presented> todo;
   {
     std::lock_guard lock(mu_);

@@ -42,14 +42,18 @@ size_t on_header(char* data, size_t size, size_t n, void* user) {
   return size * n;
 }
 
-bool retryable(CURLcode code) {
+// A failure after the request may have reached the server is retried only for GET/HEAD: a POST
+// replayed to an ACME CA (newOrder, finalize, keyChange) or a DNS API must not happen twice.
+// (curl itself retries a request once on a reused connection the server had closed.)
+bool retryable(CURLcode code, const std::string& method) {
   switch (code) {
     case CURLE_COULDNT_CONNECT:
+      return true;
     case CURLE_SEND_ERROR:
     case CURLE_RECV_ERROR:
     case CURLE_GOT_NOTHING:
     case CURLE_PARTIAL_FILE:
-      return true;
+      return method == "GET" || method == "HEAD";
     default:
       return false;
   }
@@ -155,7 +159,7 @@ Result<Response> HttpClient::send(const Request& request) {
       kLog.debug("response", {{"method", request.method}, {"url", request.url}, {"status", resp.status}});
       return resp;
     }
-    if (retryable(rc) && attempt < opts.transport_retries) {
+    if (retryable(rc, request.method) && attempt < opts.transport_retries) {
       kLog.debug("transport failure, retrying", {{"url", request.url}, {"error", curl_easy_strerror(rc)}});
       std::this_thread::sleep_for(std::chrono::milliseconds(200 * (attempt + 1)));
       continue;

@@ -21,7 +21,9 @@ struct HttpOptions {
   std::string ca_bundle;  // PEM file of trusted roots; empty = the system store
   std::chrono::seconds connect_timeout{10};
   std::chrono::seconds request_timeout{60};
-  int transport_retries = 2;  // extra attempts after a connect/reset failure (never after a reply)
+  // Extra attempts after a transport failure: connection refused for any method; a reset or an
+  // empty reply only for GET/HEAD (a POST may have been processed).
+  int transport_retries = 2;
   std::string user_agent = std::string("certpilot/") + CERTPILOT_VERSION;
 };
 

@@ -14,6 +14,7 @@ std::atomic<bool> g_cancelled{false};
 std::atomic<int> g_signals{0};
 std::mutex g_mu;
 std::condition_variable g_cv;
+thread_local int t_shields = 0;
 
 void on_signal(int) {
   if (g_signals.fetch_add(1) >= 1) {
@@ -31,7 +32,10 @@ void request_cancel() {
   g_cv.notify_all();
 }
 
-bool cancel_requested() { return g_cancelled.load(); }
+CancelShield::CancelShield() { ++t_shields; }
+CancelShield::~CancelShield() { --t_shields; }
+
+bool cancel_requested() { return t_shields == 0 && g_cancelled.load(); }
 
 void reset_cancel() {
   g_cancelled.store(false);
@@ -41,7 +45,7 @@ void reset_cancel() {
 bool sleep_cancellable(std::chrono::milliseconds d) {
   const auto deadline = std::chrono::steady_clock::now() + d;
   std::unique_lock lock(g_mu);
-  while (!g_cancelled.load()) {
+  while (!cancel_requested()) {
     const auto now = std::chrono::steady_clock::now();
     if (now >= deadline) return true;
     const auto slice = std::min<std::chrono::steady_clock::duration>(deadline - now, std::chrono::milliseconds(100));

@@ -13,4 +13,14 @@ bool sleep_cancellable(std::chrono::milliseconds d);
 // Installs SIGINT/SIGTERM handlers that call request_cancel(); a second signal exits at once.
 void install_cancel_signal_handlers();
 
+// While one is alive, this thread sees no cancellation: clean-up that must still talk to DNS
+// servers and the CA after Ctrl-C (removing TXT records, deactivating authorizations) runs under one.
+class CancelShield {
+ public:
+  CancelShield();
+  ~CancelShield();
+  CancelShield(const CancelShield&) = delete;
+  CancelShield& operator=(const CancelShield&) = delete;
+};
+
 }  // namespace certpilot::util

@@ -5,6 +5,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "dns/detail/json_fields.hpp"
 #include "dns/wire/message.hpp"
 #include "dns/zone.hpp"
 #include "http/client.hpp"
@@ -42,12 +43,12 @@ Result<json> envelope(const http::Response& r, const std::string& what) {
     return fail(Errc::dns, what + ": " + r.url + " answered " + std::to_string(r.status) + " without a JSON envelope: " +
                                util::printable_excerpt(r.body, 120));
   }
-  if (j.value("success", false) && r.status < 300) return j;
+  if (detail::bool_or(j, "success", false) && r.status < 300) return j;
   std::vector<std::string> errors;
   if (j.contains("errors") && j["errors"].is_array()) {
     for (const auto& e : j["errors"]) {
       if (!e.is_object()) continue;
-      errors.push_back(std::to_string(e.value("code", 0)) + " " + util::printable_excerpt(e.value("message", ""), 150));
+      errors.push_back(std::to_string(detail::int_or(e, "code", 0)) + " " + util::printable_excerpt(detail::str_or(e, "message"), 150));
     }
   }
   const Errc code = (r.status == 401 || r.status == 403) ? Errc::unauthorized
@@ -127,7 +128,7 @@ Result<std::vector<std::string>> CloudflareProvider::find_records(const std::str
   if (!result.is_array()) return ids;
   for (const auto& rec : result) {
     if (!rec.is_object() || !rec.contains("id") || !rec["id"].is_string()) continue;
-    if (bare(rec.value("content", "")) == record.value && wire::same_name(rec.value("name", ""), record.fqdn)) {
+    if (bare(detail::str_or(rec, "content")) == record.value && wire::same_name(detail::str_or(rec, "name"), record.fqdn)) {
       ids.push_back(rec["id"].get<std::string>());
     }
   }

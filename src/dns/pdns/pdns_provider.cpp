@@ -4,6 +4,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "dns/detail/json_fields.hpp"
 #include "dns/wire/message.hpp"
 #include "http/client.hpp"
 #include "util/log.hpp"
@@ -136,9 +137,9 @@ Result<void> PdnsProvider::change(const TxtRecord& record, bool add) {
   std::uint32_t ttl = static_cast<std::uint32_t>(record.ttl.count());
   if (z.contains("rrsets") && z["rrsets"].is_array()) {
     for (const auto& rr : z["rrsets"]) {
-      if (!rr.is_object() || rr.value("type", "") != "TXT" || !wire::same_name(rr.value("name", ""), record.fqdn)) continue;
-      for (const auto& rec : rr.value("records", json::array())) {
-        auto v = unquote_txt_content(rec.value("content", ""));
+      if (!rr.is_object() || detail::str_or(rr, "type") != "TXT" || !wire::same_name(detail::str_or(rr, "name"), record.fqdn)) continue;
+      for (const auto& rec : detail::array_or_empty(rr, "records")) {
+        auto v = unquote_txt_content(detail::str_or(rec, "content"));
         if (v && *v != record.value) values.push_back(*v);
       }
     }

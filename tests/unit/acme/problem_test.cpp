@@ -66,9 +66,9 @@ TEST_CASE("problem_error maps ACME types to Errc", "[acme]") {
   CHECK(error_for("incorrectResponse").code == Errc::unauthorized);
   CHECK(error_for("connection").code == Errc::unauthorized);
   CHECK(error_for("accountDoesNotExist").code == Errc::not_found);
-  CHECK(error_for("rejectedIdentifier").code == Errc::invalid_input);
-  CHECK(error_for("malformed").code == Errc::invalid_input);
-  CHECK(error_for("badCSR").code == Errc::invalid_input);
+  CHECK(error_for("rejectedIdentifier").code == Errc::acme_problem);
+  CHECK(error_for("malformed").code == Errc::acme_problem);
+  CHECK(error_for("badCSR").code == Errc::acme_problem);
   CHECK(error_for("externalAccountRequired").code == Errc::invalid_input);
   CHECK(error_for("serverInternal").code == Errc::acme_problem);
   CHECK(error_for("orderNotReady").code == Errc::acme_problem);
@@ -105,7 +105,7 @@ TEST_CASE("problem_error turns subproblems into detail lines", "[acme]") {
     ]})");
   REQUIRE(p);
   const auto e = acme::problem_error(*p, std::nullopt);
-  CHECK(e.code == Errc::invalid_input);
+  CHECK(e.code == Errc::acme_problem);
   CHECK(e.message == "the CA answered rejectedIdentifier: Error creating new order :: Cannot issue for 2 names");
   REQUIRE(e.details.size() == 3);
   CHECK(e.details[0] == "dns:example.test: rejectedIdentifier: Domain name is blocked");
@@ -122,4 +122,14 @@ TEST_CASE("http_status_error: without a problem document", "[acme]") {
   const auto not_found = acme::http_status_error(404, "");
   CHECK(not_found.code == Errc::acme_problem);
   CHECK(not_found.message == "the CA answered HTTP 404 without a problem document");
+}
+
+TEST_CASE("a problem document with fields of the wrong type is parsed, never thrown on", "[acme]") {
+  const auto p = certpilot::acme::parse_problem(
+      R"({"type":"urn:ietf:params:acme:error:rejectedIdentifier","detail":7,
+          "subproblems":[{"identifier":{"type":5,"value":["x"]},"type":{},"detail":null}, 3]})");
+  REQUIRE(p.has_value());
+  CHECK(p->detail.empty());
+  REQUIRE(p->subproblems.size() == 1);
+  CHECK(p->subproblems[0].identifier == ":");
 }

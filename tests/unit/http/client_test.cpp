@@ -255,6 +255,21 @@ TEST_CASE("a connection closed without an answer is retried", "[http]") {
   CHECK(server.requests().size() == 2);
 }
 
+TEST_CASE("a POST that may have reached the server is never sent twice", "[http]") {
+  std::atomic<int> calls{0};
+  LoopbackHttp server([&](const SeenRequest&) -> std::optional<std::string> {
+    ++calls;
+    return std::string();  // read the request, then hang up without answering
+  });
+  http::HttpOptions opts;
+  opts.transport_retries = 2;
+  auto c = client(opts);
+  auto r = c->post(server.url("/new-order"), "{}", "application/jose+json");
+  REQUIRE_FALSE(r);
+  CHECK(r.error().code == util::Errc::network);
+  CHECK(server.requests().size() == 1);
+}
+
 TEST_CASE("connection refused is Errc::network naming the URL", "[http]") {
   // A port that was free a moment ago and has no listener now.
   int fd = ::socket(AF_INET, SOCK_STREAM, 0);
