@@ -7,7 +7,6 @@
 #include <set>
 
 #include "agent/obtain.hpp"
-#include "agent/renewal_policy.hpp"
 #include "store/output_dir.hpp"
 #include "store/store.hpp"
 #include "util/domain_name.hpp"
@@ -81,13 +80,7 @@ util::Result<IssueOutcome> run_issue(const IssueOptions& options) {
                        "writing " + options.out_dir);
     outcome.written_to = options.out_dir;
   } else {
-    store::CertificateMeta meta;
-    meta.name = options.cert_name;
-    meta.domains = names;
-    meta.ca_directory = options.ca.directory_url;
-    meta.account_id = obtained.account_url;
-    meta.issued_at = std::chrono::system_clock::now();
-    if (auto id = ari_certificate_id(issued.chain.leaf())) meta.ari_cert_id = *id;
+    const auto meta = fresh_meta(options.cert_name, request, obtained, std::chrono::system_clock::now(), std::nullopt);
     CERTPILOT_TRY_VOID(store.save_certificate(*lock, cert_key, issued.chain, meta), "saving " + options.cert_name);
     outcome.written_to = store.certificate_path(options.cert_name).string();
   }

@@ -31,4 +31,9 @@ struct Obtained {
 
 util::Result<Obtained> obtain(const ObtainRequest& request, const store::Store& store);
 
+// meta.json facts for a freshly obtained certificate (the store fills serial, validity, key type),
+// with the renewal time chosen by the policy; renewal state (failures) starts empty.
+store::CertificateMeta fresh_meta(const std::string& name, const ObtainRequest& request, const Obtained& obtained,
+                                  util::SysTime now, const std::optional<std::chrono::seconds>& renew_before);
+
 }  // namespace certpilot::agent

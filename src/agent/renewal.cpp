@@ -157,19 +157,7 @@ RenewResult renew_one(const CertificateConfig& cert, const RenewEnv& env) {
   if (!obtained) return fail_and_record(cert, env, *lock, meta, obtained.error().wrapped("renewing " + cert.name));
 
   const auto& chain = obtained->issued.chain;
-  store::CertificateMeta fresh;
-  fresh.name = cert.name;
-  fresh.domains = cert.domains;
-  fresh.ca_directory = request.ca.directory_url;
-  fresh.account_id = obtained->account_url;
-  fresh.issued_at = env.clock->now();
-  if (auto id = ari_certificate_id(chain.leaf())) fresh.ari_cert_id = *id;
-  const auto decision = decide_renewal({chain.leaf().not_before(), chain.leaf().not_after()}, std::nullopt, {},
-                                       env.clock->now(), uniform01(), PolicyOptions{config.daemon.renew_before});
-  fresh.renew_at = decision.renew_at;
-  // With ARI, ask the CA again soon rather than trusting only the lifetime rule.
-  fresh.next_check = obtained->ari_available ? std::min(decision.renew_at, env.clock->now() + kDefaultAriPoll)
-                                             : decision.renew_at;
+  const auto fresh = fresh_meta(cert.name, request, *obtained, env.clock->now(), config.daemon.renew_before);
   if (auto saved = env.store->save_certificate(*lock, obtained->key, chain, fresh); !saved) {
     return fail_and_record(cert, env, *lock, meta, saved.error().wrapped("saving " + cert.name));
   }

@@ -3,10 +3,9 @@
 
 #include <nlohmann/json.hpp>
 
-#include "agent/config.hpp"
 #include "cli/command.hpp"
 #include "cli/common.hpp"
-#include "store/store.hpp"
+#include "agent/managed.hpp"
 #include "util/time.hpp"
 
 namespace certpilot::cli {
@@ -21,55 +20,47 @@ std::string time_or(const std::optional<util::SysTime>& t, const char* none) {
   return t ? util::format_rfc3339(*t) : std::string(none);
 }
 
+nlohmann::json to_json(const agent::CertificateStatus& s) {
+  nlohmann::json row = {{"name", s.name}, {"domains", s.domains}, {"serial", s.serial},
+                        {"not_after", time_or(s.not_after, "")}, {"renew_at", time_or(s.renew_at, "")},
+                        {"next_check", time_or(s.next_check, "")}, {"failures", s.failures},
+                        {"last_error", s.last_error}};
+  if (!s.read_error.empty()) row["error"] = s.read_error;
+  return row;
+}
+
+void print(const agent::CertificateStatus& s) {
+  std::cout << s.name << "\n  domains:    " << util::join(s.domains, ", ") << "\n";
+  if (s.serial.empty()) {
+    std::cout << "  state:      not issued yet\n";
+  } else {
+    std::cout << "  serial:     " << s.serial << "\n"
+              << "  not after:  " << time_or(s.not_after, "?") << "\n"
+              << "  renew at:   " << time_or(s.renew_at, "?") << "\n";
+  }
+  if (s.next_check) std::cout << "  next check: " << util::format_rfc3339(*s.next_check) << "\n";
+  if (s.failures > 0) {
+    std::cout << "  failures:   " << s.failures << "\n  last error: " << s.last_error << "\n";
+  }
+  if (!s.read_error.empty()) std::cout << "  error:      " << s.read_error << "\n";
+}
+
 int run(const StatusFlags& f) {
   auto config = agent::load_config(f.config);
   if (!config) return report_error("status", config.error());
-  store::StoreOptions store_options;
-  store_options.root = config->storage.dir;
-  auto store = store::Store::open(store_options);
-  if (!store) return report_error("status", store.error().wrapped("storage " + config->storage.dir));
-  nlohmann::json out = nlohmann::json::array();
+  auto statuses = agent::certificate_status(*config);
+  if (!statuses) return report_error("status", statuses.error());
   int failing = 0;
-  for (const auto& cert : config->certificates) {
-    auto meta = store->read_meta(cert.name);
-    nlohmann::json row = {{"name", cert.name}, {"domains", cert.domains}};
-    if (!meta) {
-      row["error"] = meta.error().message;
-    } else if (*meta) {
-      const auto& m = **meta;
-      row["serial"] = m.serial;
-      row["not_after"] = time_or(m.not_after, "");
-      row["next_check"] = time_or(m.next_check, "");
-      row["renew_at"] = time_or(m.renew_at, "");
-      row["failures"] = m.failure_count;
-      row["last_error"] = m.last_error;
-      if (m.failure_count > 0) ++failing;
-    }
-    out.push_back(row);
-  }
-  if (f.json) {
-    std::cout << out.dump(2) << "\n";
-  } else {
-    for (const auto& r : out) {
-      std::cout << r["name"].get<std::string>() << "\n";
-      std::string domains;
-      for (const auto& d : r["domains"]) domains += (domains.empty() ? "" : ", ") + d.get<std::string>();
-      std::cout << "  domains:    " << domains << "\n";
-      if (!r.contains("serial") || r["serial"].get<std::string>().empty()) {
-        std::cout << "  state:      not issued yet\n";
-      } else {
-        std::cout << "  serial:     " << r["serial"].get<std::string>() << "\n"
-                  << "  not after:  " << r["not_after"].get<std::string>() << "\n"
-                  << "  renew at:   " << r["renew_at"].get<std::string>() << "\n";
-      }
-      if (r.contains("next_check")) std::cout << "  next check: " << r["next_check"].get<std::string>() << "\n";
-      if (r.contains("failures") && r["failures"].get<int>() > 0) {
-        std::cout << "  failures:   " << r["failures"].get<int>() << "\n"
-                  << "  last error: " << r["last_error"].get<std::string>() << "\n";
-      }
-      if (r.contains("error")) std::cout << "  error:      " << r["error"].get<std::string>() << "\n";
+  nlohmann::json out = nlohmann::json::array();
+  for (const auto& s : *statuses) {
+    if (s.failures > 0 || !s.read_error.empty()) ++failing;
+    if (f.json) {
+      out.push_back(to_json(s));
+    } else {
+      print(s);
     }
   }
+  if (f.json) std::cout << out.dump(2) << "\n";
   return failing > 0 ? kExitFailure : kExitOk;
 }
 
