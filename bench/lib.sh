@@ -127,3 +127,32 @@ bench_require_loopback_only() {
   [[ "$ifaces" == "lo " ]] || bench_die "network interfaces other than lo are present ($ifaces); run inside unshare --net"
   ip -o link show lo | grep -q 'UP' || bench_die "lo is down (ip link set lo up)"
 }
+
+# --- long-running processes (bench/daemon.sh) ----------------------------------------------------
+#   bench_now                         wall clock in seconds with ns decimals
+#   bench_proc_cpu_ticks PID          utime+stime of PID (all its threads; not its children), ticks
+#   bench_proc_status_kib PID FIELD   a /proc/PID/status field in KiB (VmRSS, VmHWM, ...)
+#   bench_wait_until TIMEOUT_S INTERVAL_S CMD...   poll CMD until it succeeds; 1 on timeout
+bench_now() { date +%s.%N; }
+
+bench_proc_cpu_ticks() {
+  local f
+  f=$(sed 's/^.*) //' "/proc/$1/stat" 2>/dev/null) || { echo nan; return 1; }
+  # After "pid (comm) ", field 1 is state: utime and stime are fields 12 and 13.
+  awk '{ print $12 + $13 }' <<<"$f"
+}
+
+bench_proc_status_kib() {
+  awk -v k="$2:" '$1 == k { print $2; found = 1 } END { if (!found) print "nan" }' "/proc/$1/status" 2>/dev/null ||
+    echo nan
+}
+
+bench_wait_until() {
+  local timeout=$1 interval=$2 deadline
+  shift 2
+  deadline=$(awk -v n="$(bench_now)" -v t="$timeout" 'BEGIN { printf "%.3f", n + t }')
+  until "$@"; do
+    if awk -v n="$(bench_now)" -v d="$deadline" 'BEGIN { exit !(n >= d) }'; then return 1; fi
+    sleep "$interval"
+  done
+}
