@@ -274,7 +274,7 @@ TEST_CASE("a cleanup failure is Errc::dns listing the records, which are kept fo
   CHECK(solver.presented().empty());
 }
 
-TEST_CASE("a wait_until_served failure is returned wrapped; records stay for cleanup", "[dns]") {
+TEST_CASE("a wait_until_served failure is returned wrapped and records stay for cleanup", "[dns]") {
   FakeProvider provider("fake");
   FakeLookup lookup;
   lookup.zones = {{"test", "test"}};

@@ -47,7 +47,7 @@ TEST_CASE("secrets come from exactly one of a file or a variable, and never into
   CHECK(missing.error().code == Errc::io);
 }
 
-TEST_CASE("BIND key clauses are recognized; other text is not", "[dns]") {
+TEST_CASE("BIND key clauses are recognized, other text is not", "[dns]") {
   auto k = dns::parse_bind_key("key \"my-key\" {\n\talgorithm hmac-sha512;\n\tsecret \"c2VjcmV0\";\n};\n");
   REQUIRE(k);
   CHECK(k->name == "my-key");

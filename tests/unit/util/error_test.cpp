@@ -48,7 +48,7 @@ TEST_CASE("wrapped prepends context and keeps everything else", "[util][error]")
   CHECK(moved.code == Errc::rate_limited);
 }
 
-TEST_CASE("describe appends details separated by '; '", "[util][error]") {
+TEST_CASE("describe appends details separated by a semicolon", "[util][error]") {
   CHECK(sample().describe() == "too many certificates; dns:a.test: rateLimited; dns:b.test: rateLimited");
   const Error plain(Errc::io, "cannot read /etc/x");
   CHECK(plain.describe() == "cannot read /etc/x");
