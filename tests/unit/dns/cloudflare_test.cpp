@@ -20,7 +20,7 @@ dns::CloudflareConfig config(const FakeCloudflare& cf, const std::string& token 
 }
 }  // namespace
 
-TEST_CASE("cloudflare: present finds the zone by name, creates once; cleanup deletes exactly ours", "[dns]") {
+TEST_CASE("cloudflare: present finds the zone by name, creates once, cleanup deletes exactly ours", "[dns]") {
   FakeCloudflare cf("good-token", {{"example.test", "zone123"}, {"other.test", "zone456"}});
   cf.add_record({"", "zone123", "TXT", "_acme-challenge.www.example.test", "other-client-value", 120});
   auto p = dns::CloudflareProvider::create(config(cf));
