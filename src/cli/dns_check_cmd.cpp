@@ -20,7 +20,7 @@ struct DnsCheckFlags {
 
 std::string seconds_text(std::chrono::milliseconds ms) {
   char buf[32];
-  std::snprintf(buf, sizeof buf, "%.1fs", static_cast<double>(ms.count()) / 1000.0);
+  std::snprintf(buf, sizeof buf, ms.count() < 10000 ? "%.2fs" : "%.1fs", static_cast<double>(ms.count()) / 1000.0);
   return buf;
 }
 
