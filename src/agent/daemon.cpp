@@ -58,9 +58,11 @@ class Scheduler {
     }
     // Certificates whose request changed are looked at now, not at their old next check.
     std::set<std::string> changed;
+    const bool policy_changed = next->daemon.renew_before != old->daemon.renew_before;
     for (const auto& c : next->certificates) {
       const CertificateConfig* before = old->find_certificate(c.name);
-      if (before != nullptr && !same_request(*before, c)) changed.insert(c.name);
+      // A new renewal policy is applied by looking at every certificate once now.
+      if (before != nullptr && (policy_changed || !same_request(*before, c))) changed.insert(c.name);
     }
     std::set<std::string> known;
     {
@@ -120,6 +122,12 @@ class Scheduler {
               std::set<std::string>(c.domains.begin(), c.domains.end()) &&
           (*meta)->key_type == crypto::to_string(c.key_type)) {
         at = *(*meta)->next_check;
+        // next_check was chosen under the policy of its time; a renew_before set since may be sooner.
+        const auto& m = **meta;
+        if (config.daemon.renew_before && m.not_before && m.not_after &&
+            *config.daemon.renew_before < *m.not_after - *m.not_before) {
+          at = std::min(at, *m.not_after - *config.daemon.renew_before);
+        }
       }
       out[c.name] = at;
     }

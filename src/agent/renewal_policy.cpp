@@ -107,7 +107,11 @@ RenewalDecision decide_renewal(const CertLifetime& cert, const std::optional<Ari
                                const FailureHistory& history, SysTime now, double u, const PolicyOptions& options,
                                std::optional<SysTime> previous_choice) {
   RenewalDecision d{};
-  if (options.renew_before) {
+  // An override not shorter than the lifetime would make every new certificate due at once and
+  // reissue it in a loop (burning the CA's duplicate-certificate limit): it is ignored for such
+  // a certificate, which then follows the rules below.
+  const bool override_usable = options.renew_before && *options.renew_before < cert.not_after - cert.not_before;
+  if (override_usable) {
     d.renew_at = std::max(now, cert.not_after - *options.renew_before);
     d.reason = RenewReason::override_before;
     d.explanation = "renew_before=" + fmt_seconds(*options.renew_before);
@@ -119,6 +123,9 @@ RenewalDecision decide_renewal(const CertLifetime& cert, const std::optional<Ari
     d.renew_at = std::max(now, lifetime_renewal_time(cert, u));
     d.reason = RenewReason::lifetime;
     d.explanation = "1/3 of lifetime left (1/2 under 10 days)";
+  }
+  if (options.renew_before && !override_usable) {
+    d.explanation += "; renew_before=" + fmt_seconds(*options.renew_before) + " ignored: not shorter than the lifetime";
   }
   if (ari) {
     d.next_ari_poll = now + ari_poll_interval(ari->retry_after);

@@ -175,8 +175,12 @@ TEST_CASE("renew_before override makes a certificate due", "[agent][policy]") {
   const auto d = decide_renewal(c, std::nullopt, {}, kT0 + hours(2), 0.3, o);
   CHECK(d.reason == RenewReason::override_before);
   CHECK(d.renew_at == kT0 + days(1));
+  // Not shorter than the lifetime: ignored (a new certificate would be due at once, forever).
   o.renew_before = days(100);
-  CHECK(decide_renewal(c, std::nullopt, {}, kT0 + hours(2), 0.3, o).renew_at == kT0 + hours(2));
+  const auto ignored = decide_renewal(c, std::nullopt, {}, kT0 + hours(2), 0.3, o);
+  CHECK(ignored.reason == RenewReason::lifetime);
+  CHECK(ignored.renew_at > kT0 + days(50));
+  CHECK(ignored.explanation.find("ignored") != std::string::npos);
 }
 
 TEST_CASE("ARI certificate identifier, RFC 9773 §4.1 example", "[agent][policy]") {
