@@ -137,7 +137,11 @@ class Scheduler {
   // Adds seeds, makes changed certificates due now, drops certificates no longer configured.
   void apply_locked(const std::map<std::string, util::SysTime>& seeds, const std::set<std::string>& changed) {
     for (const auto& [name, at] : seeds) next_.emplace(name, at);
-    for (const auto& name : changed) next_[name] = Clock::now();
+    for (const auto& name : changed) {
+      next_[name] = Clock::now();
+      // A job running on the old request must not overwrite this with its own next check.
+      if (in_flight_.count(name)) recheck_.insert(name);
+    }
     std::set<std::string> names;
     for (const auto& c : config_->certificates) names.insert(c.name);
     for (auto it = next_.begin(); it != next_.end();) {
@@ -183,7 +187,10 @@ class Scheduler {
       lock.lock();
       in_flight_.erase(name);
       if (result.status == RenewStatus::failed) failing_.insert(name); else failing_.erase(name);
-      if (next_.count(name)) next_[name] = std::max(result.next_check, Clock::now() + std::chrono::seconds(1));
+      if (next_.count(name)) {
+        next_[name] = recheck_.erase(name) ? Clock::now()
+                                           : std::max(result.next_check, Clock::now() + std::chrono::seconds(1));
+      }
       cv_.notify_all();
       if (result.status != RenewStatus::not_due) {
         kLog.info("job done", {{"cert", name}, {"status", to_string(result.status)},
@@ -201,6 +208,7 @@ class Scheduler {
   std::map<std::string, util::SysTime> next_;  // guarded by mu_
   std::set<std::string> in_flight_;            // guarded by mu_
   std::set<std::string> failing_;              // guarded by mu_
+  std::set<std::string> recheck_;              // changed by a reload while in flight; guarded by mu_
   std::deque<std::string> queue_;              // guarded by mu_
   bool stopping_ = false;                      // guarded by mu_
   const store::Store store_;
