@@ -15,138 +15,16 @@
 #include <thread>
 
 #include "http/client.hpp"
+#include "support/loopback_http.hpp"
 #include "util/strings.hpp"
 
 using namespace certpilot;
 using util::Errc;
+using test::canned;
+using test::LoopbackHttp;
+using test::SeenRequest;
 
 namespace {
-
-struct SeenRequest {
-  std::string method;
-  std::string target;
-  std::multimap<std::string, std::string> headers;  // lower-cased names
-  std::string body;
-};
-
-// Handler result: the raw bytes to send; "" = close without answering; nullopt = never answer
-// (hold the connection open until the server stops).
-using Handler = std::function<std::optional<std::string>(const SeenRequest&)>;
-
-class LoopbackHttp {
- public:
-  explicit LoopbackHttp(Handler handler) : handler_(std::move(handler)) {
-    listen_fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    REQUIRE(listen_fd_ >= 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    addr.sin_port = 0;
-    REQUIRE(::bind(listen_fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
-    REQUIRE(::listen(listen_fd_, 16) == 0);
-    socklen_t len = sizeof addr;
-    REQUIRE(::getsockname(listen_fd_, reinterpret_cast<sockaddr*>(&addr), &len) == 0);
-    port_ = ntohs(addr.sin_port);
-    thread_ = std::thread([this] { serve(); });
-  }
-  ~LoopbackHttp() {
-    stop_ = true;
-    thread_.join();
-    ::close(listen_fd_);
-  }
-  LoopbackHttp(const LoopbackHttp&) = delete;
-  LoopbackHttp& operator=(const LoopbackHttp&) = delete;
-
-  std::string url(const std::string& path) const { return "http://127.0.0.1:" + std::to_string(port_) + path; }
-  std::vector<SeenRequest> requests() const {
-    std::lock_guard lock(mu_);
-    return requests_;
-  }
-
- private:
-  bool wait_readable(int fd) {
-    while (!stop_) {
-      pollfd p{fd, POLLIN, 0};
-      if (::poll(&p, 1, 50) > 0) return true;
-    }
-    return false;
-  }
-
-  void serve() {
-    while (wait_readable(listen_fd_)) {
-      const int fd = ::accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
-      if (fd < 0) continue;
-      handle(fd);
-      ::close(fd);
-    }
-  }
-
-  void handle(int fd) {
-    std::string data;
-    char buf[4096];
-    std::size_t header_end = std::string::npos;
-    while ((header_end = data.find("\r\n\r\n")) == std::string::npos) {
-      if (!wait_readable(fd)) return;
-      const ssize_t n = ::recv(fd, buf, sizeof buf, 0);
-      if (n <= 0) return;
-      data.append(buf, static_cast<std::size_t>(n));
-    }
-    SeenRequest req;
-    const auto lines = util::split(data.substr(0, header_end), '\n');
-    const auto parts = util::split(util::trim(lines.at(0)), ' ');
-    req.method = parts.at(0);
-    req.target = parts.size() > 1 ? parts[1] : "";
-    std::size_t content_length = 0;
-    for (std::size_t i = 1; i < lines.size(); ++i) {
-      const auto colon = lines[i].find(':');
-      if (colon == std::string::npos) continue;
-      const std::string name = util::to_lower(util::trim(lines[i].substr(0, colon)));
-      const std::string value(util::trim(std::string_view(lines[i]).substr(colon + 1)));
-      req.headers.emplace(name, value);
-      if (name == "content-length") content_length = std::stoul(value);
-    }
-    req.body = data.substr(header_end + 4);
-    while (req.body.size() < content_length) {
-      if (!wait_readable(fd)) return;
-      const ssize_t n = ::recv(fd, buf, sizeof buf, 0);
-      if (n <= 0) return;
-      req.body.append(buf, static_cast<std::size_t>(n));
-    }
-    {
-      std::lock_guard lock(mu_);
-      requests_.push_back(req);
-    }
-    const auto response = handler_(req);
-    if (!response) {
-      while (!stop_) {
-        pollfd p{fd, POLLIN, 0};
-        if (::poll(&p, 1, 50) > 0 && ::recv(fd, buf, sizeof buf, 0) <= 0) return;  // client gave up
-      }
-      return;
-    }
-    std::size_t off = 0;
-    while (off < response->size()) {
-      const ssize_t n = ::send(fd, response->data() + off, response->size() - off, MSG_NOSIGNAL);
-      if (n <= 0) return;
-      off += static_cast<std::size_t>(n);
-    }
-  }
-
-  Handler handler_;
-  int listen_fd_ = -1;
-  std::uint16_t port_ = 0;
-  std::atomic<bool> stop_{false};
-  mutable std::mutex mu_;
-  std::vector<SeenRequest> requests_;  // guarded by mu_
-  std::thread thread_;
-};
-
-std::string canned(const std::string& status_line, const std::vector<std::string>& headers, const std::string& body) {
-  std::string out = "HTTP/1.1 " + status_line + "\r\n";
-  for (const auto& h : headers) out += h + "\r\n";
-  out += "Content-Length: " + std::to_string(body.size()) + "\r\nConnection: close\r\n\r\n" + body;
-  return out;
-}
 
 std::unique_ptr<http::HttpClient> client(http::HttpOptions options = {}) {
   auto c = http::HttpClient::create(std::move(options));
@@ -272,16 +150,7 @@ TEST_CASE("a POST that may have reached the server is never sent twice", "[http]
 
 TEST_CASE("connection refused is Errc::network naming the URL", "[http]") {
   // A port that was free a moment ago and has no listener now.
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  REQUIRE(fd >= 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
-  socklen_t len = sizeof addr;
-  REQUIRE(::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0);
-  ::close(fd);
-  const std::string url = "http://127.0.0.1:" + std::to_string(ntohs(addr.sin_port)) + "/directory";
+  const std::string url = "http://127.0.0.1:" + std::to_string(test::unused_loopback_port()) + "/directory";
 
   http::HttpOptions opts;
   opts.transport_retries = 0;
