@@ -65,22 +65,14 @@ Result<Store> Store::open(StoreOptions options) {
     if (auto r = detail::make_dirs(options.root / sub); !r) return fail(r.error().wrapped("opening store"));
   }
   Store store(std::move(options));
-  std::error_code ec;
-  for (const auto& entry : fs::directory_iterator(store.root() / "certificates", ec)) {
-    const std::string file = entry.path().filename().string();
-    if (file.size() > 10 && file.front() == '.' && ends_with(file, ".versions")) {
-      store.clean_leftovers(file.substr(1, file.size() - 10));
-    }
-  }
+  // Certificate leftovers are cleaned by the next lock holder (Store::lock), not here: opening the
+  // store must not take locks, or a reader such as `certpilot status` makes the daemon's job for
+  // that certificate find it busy and wait a minute.
   store.clean_account_leftovers();
   return store;
 }
 
 void Store::clean_leftovers(const std::string& name) const {
-  if (!validate_certificate_name(name)) return;
-  // Only while the lock is free: a lock holder may be writing a version right now.
-  auto lock_held = lock(name, LockWait::no_wait);
-  if (!lock_held) return;
   const fs::path link = certificate_path(name);
   const fs::path versions = versions_dir(options_.root, name);
   fs::path link_tmp = link;
@@ -115,7 +107,11 @@ void Store::clean_leftovers(const std::string& name) const {
 
 Result<CertLock> Store::lock(std::string_view name, LockWait wait) const {
   if (auto r = validate_certificate_name(name); !r) return fail(r.error());
-  return CertLock::acquire(options_.root / "locks" / (std::string(name) + ".lock"), std::string(name), wait);
+  auto held = CertLock::acquire(options_.root / "locks" / (std::string(name) + ".lock"), std::string(name), wait);
+  if (!held) return held;
+  // Only the lock holder may write versions, so this is the one safe moment to finish a crashed write.
+  clean_leftovers(std::string(name));
+  return held;
 }
 
 Result<void> Store::save_certificate(const CertLock& lock, const crypto::PrivateKey& key,

@@ -122,7 +122,7 @@ class Store {
  private:
   explicit Store(StoreOptions options) : options_(std::move(options)) {}
   Result<void> step(std::string_view name) const;
-  void clean_leftovers(const std::string& name) const;
+  void clean_leftovers(const std::string& name) const;  // caller holds the lock
   void clean_account_leftovers() const;
   Result<void> archive_version(const std::filesystem::path& versions, const std::filesystem::path& old) const;
   void prune_archive(const std::filesystem::path& versions) const;

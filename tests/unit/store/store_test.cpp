@@ -215,7 +215,7 @@ TEST_CASE("store: a crash at any step leaves the old version whole", "[store][cr
     auto lock = store.lock("c", LockWait::no_wait).value();
     REQUIRE_FALSE(store.save_certificate(lock, new_material.key, new_material.chain, meta_for({"c.example.test"})));
   }
-  // "Restart": open cleans the leftovers; the current set is the old one or the new one, complete.
+  // "Restart": readers see the old set or the new one, complete; the next lock holder cleans up.
   auto store = Store::open({tmp.path(), 5, {}}).value();
   auto loaded = store.load_certificate("c").value();
   REQUIRE(loaded.has_value());
@@ -224,7 +224,9 @@ TEST_CASE("store: a crash at any step leaves the old version whole", "[store][cr
   CHECK(loaded->chain.leaf().serial_hex() == expect.chain.leaf().serial_hex());
   CHECK(loaded->key.public_der() == expect.key.public_der());
   CHECK(loaded->chain.leaf().matches_key(loaded->key));
-  // No temp or orphan version folders remain; after the swap, the old version went to the archive.
+  // After the next lock: no temp or orphan version folders remain; after the swap, the old version
+  // went to the archive.
+  REQUIRE(store.lock("c", LockWait::no_wait));
   std::vector<std::string> left;
   for (const auto& e : fs::directory_iterator(tmp / "certificates/.c.versions")) {
     left.push_back(e.path().filename().string());
