@@ -3,6 +3,7 @@
 #include "dns/caa.hpp"
 #include "dns/factory.hpp"
 #include "dns/propagation.hpp"
+#include "agent/secret_reader.hpp"
 #include "util/log.hpp"
 
 namespace certpilot::agent {
@@ -17,7 +18,7 @@ util::Result<std::unique_ptr<DnsContext>> DnsContext::create(const DnsSettings& 
   }
   std::unique_ptr<DnsContext> ctx(new DnsContext());
   ctx->settings_ = settings;
-  CERTPILOT_TRY(ctx->provider_, dns::make_provider(settings.provider, settings.options), "DNS provider");
+  CERTPILOT_TRY(ctx->provider_, dns::make_provider(settings.provider, settings.options, read_secret), "DNS provider");
   if (settings.provider == "challtestsrv" && settings.resolvers.empty()) {
     // Pebble's challenge server has no zones or nameservers to ask: nothing to follow or wait for.
     ctx->null_lookup_ = std::make_unique<dns::NullLookup>();

@@ -11,12 +11,13 @@ namespace certpilot::dns {
 
 std::vector<std::string> provider_names() { return {"challtestsrv", "cloudflare", "exec", "pdns", "rfc2136"}; }
 
-Result<ProviderPtr> make_provider(const std::string& name, const std::map<std::string, std::string>& options) {
+Result<ProviderPtr> make_provider(const std::string& name, const std::map<std::string, std::string>& options,
+                                  const SecretReader& secrets) {
   if (name == "exec") return ExecProvider::create(options);
   if (name == "challtestsrv") return ChalltestsrvProvider::create(options);
-  if (name == "rfc2136") return make_rfc2136_provider(options);
-  if (name == "pdns") return make_pdns_provider(options);
-  if (name == "cloudflare") return make_cloudflare_provider(options);
+  if (name == "rfc2136") return make_rfc2136_provider(options, secrets);
+  if (name == "pdns") return make_pdns_provider(options, secrets);
+  if (name == "cloudflare") return make_cloudflare_provider(options, secrets);
   return util::fail(util::Errc::invalid_input,
                     "unknown DNS provider '" + name + "'; available: " + util::join(provider_names(), ", "));
 }

@@ -6,10 +6,13 @@
 #include <vector>
 
 #include "dns/provider.hpp"
+#include "dns/provider_options.hpp"
 
 namespace certpilot::dns {
 
 std::vector<std::string> provider_names();
-Result<ProviderPtr> make_provider(const std::string& name, const std::map<std::string, std::string>& options);
+// `secrets` reads the files and variables that secret options (`*-file`, `*-env`) name.
+Result<ProviderPtr> make_provider(const std::string& name, const std::map<std::string, std::string>& options,
+                                  const SecretReader& secrets);
 
 }  // namespace certpilot::dns

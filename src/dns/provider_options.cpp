@@ -2,10 +2,6 @@
 
 #include <algorithm>
 #include <cerrno>
-#include <cstdlib>
-#include <cstring>
-#include <fstream>
-#include <sstream>
 
 #include "util/strings.hpp"
 
@@ -58,26 +54,21 @@ std::vector<std::string> list_option(const ProviderOptions& opts, const std::str
 }
 
 util::Result<util::SecretString> load_secret(const std::string& provider, const ProviderOptions& opts,
-                                             const std::string& prefix) {
+                                             const std::string& prefix, const SecretReader& read) {
   const std::string file = option_or(opts, prefix + "-file", "");
   const std::string env = option_or(opts, prefix + "-env", "");
   if (file.empty() == env.empty()) {
     return fail(Errc::invalid_input, provider + ": give exactly one of " + prefix + "-file or " + prefix + "-env");
   }
-  if (!env.empty()) {
-    const char* v = std::getenv(env.c_str());
-    if (v == nullptr || *v == '\0') {
-      return fail(Errc::invalid_input, provider + ": environment variable " + env + " is not set or empty");
-    }
-    return util::SecretString(std::string(util::trim(v)));
+  const SecretRef ref = file.empty() ? SecretRef{SecretRef::Kind::env, env} : SecretRef{SecretRef::Kind::file, file};
+  const std::string option = prefix + (file.empty() ? "-env" : "-file");
+  if (!read) return fail(Errc::internal, provider + ": no secret reader for " + option);
+  auto secret = read(ref);
+  if (!secret) return fail(secret.error().wrapped(provider + ": " + option));
+  if (secret->reveal().empty()) {
+    return fail(Errc::invalid_input, provider + ": " + option + " " + ref.where + " is empty");
   }
-  std::ifstream in(file, std::ios::binary);
-  if (!in) return fail(Errc::io, provider + ": cannot read " + prefix + "-file " + file + ": " + std::strerror(errno));
-  std::ostringstream content;
-  content << in.rdbuf();
-  const std::string secret(util::trim(content.str()));
-  if (secret.empty()) return fail(Errc::invalid_input, provider + ": " + prefix + "-file " + file + " is empty");
-  return util::SecretString(secret);
+  return secret;
 }
 
 }  // namespace certpilot::dns

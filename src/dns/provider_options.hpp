@@ -1,8 +1,9 @@
 #pragma once
-// key=value options of the DNS providers (`--dns-opt key=value`), and the one place where a
-// provider's secret is read from a file or an environment variable (the CLI passes the map; the
-// secret never appears in an error message, only the file or variable name does).
+// key=value options of the DNS providers (`--dns-opt key=value`), and how a provider gets its secret:
+// the options name a file or an environment variable, and a SecretReader passed in by the caller
+// reads it (the secret never appears in an error message, only the file or variable name does).
 #include <chrono>
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -26,9 +27,19 @@ util::Result<std::chrono::seconds> seconds_option(const ProviderOptions& opts, c
 // Comma-separated list; empty items dropped.
 std::vector<std::string> list_option(const ProviderOptions& opts, const std::string& key);
 
-// `<prefix>-file` (its content, trimmed) or `<prefix>-env` (the variable's value); exactly one.
-// Errors name the file or variable, never the content.
+// What a secret option points at: `<prefix>-file` names a file, `<prefix>-env` a variable.
+struct SecretRef {
+  enum class Kind { file, env };
+  Kind kind;
+  std::string where;  // the path or the variable name
+};
+// Reads (and trims) what a SecretRef names; its errors name the file or variable, never the content.
+// agent/ passes the real one: nothing in dns/ reads files or the environment itself (STYLE.md), so
+// unit tests hand providers a map instead.
+using SecretReader = std::function<util::Result<util::SecretString>(const SecretRef&)>;
+
+// Exactly one of `<prefix>-file` or `<prefix>-env`, read through `read`; empty is an error.
 util::Result<util::SecretString> load_secret(const std::string& provider, const ProviderOptions& opts,
-                                             const std::string& prefix);
+                                             const std::string& prefix, const SecretReader& read);
 
 }  // namespace certpilot::dns

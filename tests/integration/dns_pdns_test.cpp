@@ -3,6 +3,7 @@
 
 #include <cstdlib>
 
+#include "agent/secret_reader.hpp"
 #include "dns/pdns/pdns_provider.hpp"
 #include "dns/resolver_lookup.hpp"
 #include "support/dns_env.hpp"
@@ -100,15 +101,15 @@ TEST_CASE("pdns: wrong key, unknown zone and server down are clear errors", "[in
 TEST_CASE("pdns: built from --dns-opt pairs", "[integration][dns]") {
   auto& env = test::dns_test_env();
   ::setenv("CERTPILOT_TEST_PDNS_KEY", env.pdns->api_key().c_str(), 1);
-  auto p = dns::make_pdns_provider({{"api-url", env.pdns->api_url()}, {"api-key-env", "CERTPILOT_TEST_PDNS_KEY"}, {"zone", "b.test"}});
+  auto p = dns::make_pdns_provider({{"api-url", env.pdns->api_url()}, {"api-key-env", "CERTPILOT_TEST_PDNS_KEY"}, {"zone", "b.test"}}, agent::read_secret);
   REQUIRE(p);
   CHECK((*p)->name() == "pdns");
   const dns::TxtRecord rec{"", "_acme-challenge.opt.b.test", "via-opts", std::chrono::seconds(30)};
   REQUIRE((*p)->present(rec));
   CHECK(served(rec.fqdn) == "\"via-opts\"\n");
   REQUIRE((*p)->cleanup(rec));
-  CHECK_FALSE(dns::make_pdns_provider({{"api-key-env", "CERTPILOT_TEST_PDNS_KEY"}}));
-  CHECK_FALSE(dns::make_pdns_provider({{"api-url", "http://x"}, {"api-key-env", "CERTPILOT_TEST_PDNS_KEY"}, {"apikey", "x"}}));
+  CHECK_FALSE(dns::make_pdns_provider({{"api-key-env", "CERTPILOT_TEST_PDNS_KEY"}}, agent::read_secret));
+  CHECK_FALSE(dns::make_pdns_provider({{"api-url", "http://x"}, {"api-key-env", "CERTPILOT_TEST_PDNS_KEY"}, {"apikey", "x"}}, agent::read_secret));
 }
 
 TEST_CASE("CNAME delegation: _acme-challenge.www.a.test (BIND) points into b.test (PowerDNS)", "[integration][dns]") {

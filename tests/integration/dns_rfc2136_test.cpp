@@ -3,6 +3,7 @@
 
 #include <cstdlib>
 
+#include "agent/secret_reader.hpp"
 #include "dns/resolver_lookup.hpp"
 #include "dns/rfc2136/rfc2136_provider.hpp"
 #include "support/dns_env.hpp"
@@ -115,7 +116,7 @@ TEST_CASE("rfc2136: built from --dns-opt pairs with a BIND key file or an enviro
   const auto& key = env.bind->key("hmac-sha512");
   test::TempDir dir;
   test::write_file(dir / "key.conf", "key \"" + key.name + "\" {\n\talgorithm hmac-sha512;\n\tsecret \"" + key.secret + "\";\n};\n");
-  auto p = dns::make_rfc2136_provider({{"server", env.bind->server()}, {"tsig-secret-file", (dir / "key.conf").string()}});
+  auto p = dns::make_rfc2136_provider({{"server", env.bind->server()}, {"tsig-secret-file", (dir / "key.conf").string()}}, agent::read_secret);
   REQUIRE(p);
   const dns::TxtRecord rec{"a.test", "_acme-challenge.opts.a.test", "from-key-file", std::chrono::seconds(30)};
   REQUIRE((*p)->present(rec));
@@ -125,18 +126,18 @@ TEST_CASE("rfc2136: built from --dns-opt pairs with a BIND key file or an enviro
   ::setenv("CERTPILOT_TEST_TSIG", env.bind->key("hmac-sha256").secret.c_str(), 1);
   auto e = dns::make_rfc2136_provider({{"server", env.bind->server()},
                                        {"tsig-key-name", "key-hmac-sha256"},
-                                       {"tsig-secret-env", "CERTPILOT_TEST_TSIG"}});
+                                       {"tsig-secret-env", "CERTPILOT_TEST_TSIG"}}, agent::read_secret);
   REQUIRE(e);
   REQUIRE((*e)->present(rec));
   REQUIRE((*e)->cleanup(rec));
 
-  auto typo = dns::make_rfc2136_provider({{"tsig-secret-env", "CERTPILOT_TEST_TSIG"}, {"sever", "x"}});
+  auto typo = dns::make_rfc2136_provider({{"tsig-secret-env", "CERTPILOT_TEST_TSIG"}, {"sever", "x"}}, agent::read_secret);
   REQUIRE_FALSE(typo);
   CHECK_THAT(typo.error().message, Catch::Contains("unknown option \"sever\""));
-  auto both = dns::make_rfc2136_provider({{"tsig-key-name", "k"}});
+  auto both = dns::make_rfc2136_provider({{"tsig-key-name", "k"}}, agent::read_secret);
   REQUIRE_FALSE(both);
   CHECK_THAT(both.error().message, Catch::Contains("tsig-secret-file or tsig-secret-env"));
-  auto missing = dns::make_rfc2136_provider({{"tsig-key-name", "k"}, {"tsig-secret-file", (dir / "nope").string()}});
+  auto missing = dns::make_rfc2136_provider({{"tsig-key-name", "k"}, {"tsig-secret-file", (dir / "nope").string()}}, agent::read_secret);
   REQUIRE_FALSE(missing);
   CHECK(missing.error().code == Errc::io);
 }

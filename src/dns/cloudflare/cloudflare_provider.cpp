@@ -164,7 +164,7 @@ Result<void> CloudflareProvider::cleanup(const TxtRecord& record) {
   return util::ok();
 }
 
-Result<ProviderPtr> make_cloudflare_provider(const ProviderOptions& opts) {
+Result<ProviderPtr> make_cloudflare_provider(const ProviderOptions& opts, const SecretReader& secrets) {
   if (auto k = check_option_keys("cloudflare", opts, {"api-url", "api-token-file", "api-token-env", "zone-id", "ca-bundle", "timeout"});
       !k) {
     return fail(k.error());
@@ -174,7 +174,7 @@ Result<ProviderPtr> make_cloudflare_provider(const ProviderOptions& opts) {
   c.zone_id = option_or(opts, "zone-id", "");
   c.ca_bundle = option_or(opts, "ca-bundle", "");
   CERTPILOT_TRY(c.timeout, seconds_option(opts, "timeout", c.timeout), "cloudflare");
-  auto token = load_secret("cloudflare", opts, "api-token");
+  auto token = load_secret("cloudflare", opts, "api-token", secrets);
   if (!token) return fail(token.error());
   c.api_token = std::move(*token);
   auto p = CloudflareProvider::create(std::move(c));

@@ -57,6 +57,6 @@ class CloudflareProvider final : public Provider {
   std::unique_ptr<http::HttpClient> http_;
 };
 
-Result<ProviderPtr> make_cloudflare_provider(const ProviderOptions& opts);
+Result<ProviderPtr> make_cloudflare_provider(const ProviderOptions& opts, const SecretReader& secrets);
 
 }  // namespace certpilot::dns

@@ -170,7 +170,7 @@ Result<void> PdnsProvider::change(const TxtRecord& record, bool add) {
 Result<void> PdnsProvider::present(const TxtRecord& record) { return change(record, true); }
 Result<void> PdnsProvider::cleanup(const TxtRecord& record) { return change(record, false); }
 
-Result<ProviderPtr> make_pdns_provider(const ProviderOptions& opts) {
+Result<ProviderPtr> make_pdns_provider(const ProviderOptions& opts, const SecretReader& secrets) {
   if (auto k = check_option_keys("pdns", opts, {"api-url", "server-id", "api-key-file", "api-key-env", "zone", "ca-bundle", "timeout"});
       !k) {
     return fail(k.error());
@@ -181,7 +181,7 @@ Result<ProviderPtr> make_pdns_provider(const ProviderOptions& opts) {
   c.zone = option_or(opts, "zone", "");
   c.ca_bundle = option_or(opts, "ca-bundle", "");
   CERTPILOT_TRY(c.timeout, seconds_option(opts, "timeout", c.timeout), "pdns");
-  auto key = load_secret("pdns", opts, "api-key");
+  auto key = load_secret("pdns", opts, "api-key", secrets);
   if (!key) return fail(key.error());
   c.api_key = std::move(*key);
   auto p = PdnsProvider::create(std::move(c));

@@ -56,7 +56,7 @@ class PdnsProvider final : public Provider {
   std::unique_ptr<http::HttpClient> http_;
 };
 
-Result<ProviderPtr> make_pdns_provider(const ProviderOptions& opts);
+Result<ProviderPtr> make_pdns_provider(const ProviderOptions& opts, const SecretReader& secrets);
 
 // PowerDNS writes TXT content in zone-file form ("\"a\" \"b\""): the joined value, or nullopt.
 std::optional<std::string> unquote_txt_content(const std::string& content);

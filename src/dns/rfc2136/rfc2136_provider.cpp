@@ -136,7 +136,7 @@ Result<void> Rfc2136Provider::update(const TxtRecord& record, bool add, const ch
 Result<void> Rfc2136Provider::present(const TxtRecord& record) { return update(record, true, "add"); }
 Result<void> Rfc2136Provider::cleanup(const TxtRecord& record) { return update(record, false, "delete"); }
 
-Result<ProviderPtr> make_rfc2136_provider(const ProviderOptions& opts) {
+Result<ProviderPtr> make_rfc2136_provider(const ProviderOptions& opts, const SecretReader& secrets) {
   if (auto k = check_option_keys("rfc2136", opts,
                                  {"server", "port", "resolvers", "tsig-key-name", "tsig-algorithm", "tsig-secret-file",
                                   "tsig-secret-env", "timeout"});
@@ -153,7 +153,7 @@ Result<ProviderPtr> make_rfc2136_provider(const ProviderOptions& opts) {
   }
   c.port = static_cast<std::uint16_t>(std::stoi(port));
   CERTPILOT_TRY(c.timeout, seconds_option(opts, "timeout", c.timeout), "rfc2136");
-  auto r1_ = load_secret("rfc2136", opts, "tsig-secret");
+  auto r1_ = load_secret("rfc2136", opts, "tsig-secret", secrets);
   if (!r1_) return fail(std::move(r1_).error());
   auto secret = std::move(*r1_);
   c.key_name = option_or(opts, "tsig-key-name", "");

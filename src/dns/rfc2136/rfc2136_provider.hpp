@@ -54,7 +54,7 @@ class Rfc2136Provider final : public Provider {
 };
 
 // Builds the provider from --dns-opt pairs (keys above), reading the secret file or variable.
-Result<ProviderPtr> make_rfc2136_provider(const ProviderOptions& opts);
+Result<ProviderPtr> make_rfc2136_provider(const ProviderOptions& opts, const SecretReader& secrets);
 
 // Parses a BIND key clause (`key "name" { algorithm hmac-sha256; secret "base64"; };`); nullopt
 // when the text is not one (then it is taken as a bare base64 secret).

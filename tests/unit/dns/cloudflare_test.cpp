@@ -4,6 +4,7 @@
 #include <cstdlib>
 
 #include "dns/cloudflare/cloudflare_provider.hpp"
+#include "fake_secrets.hpp"
 #include "support/dns_cloudflare_fake.hpp"
 
 using namespace certpilot;
@@ -106,15 +107,15 @@ TEST_CASE("cloudflare: errors carry Cloudflare's codes and never the token", "[d
 
 TEST_CASE("cloudflare: built from --dns-opt pairs", "[dns]") {
   FakeCloudflare cf("good-token", {{"example.test", "zone123"}});
-  ::setenv("CERTPILOT_TEST_CF_TOKEN", "good-token", 1);
-  auto p = dns::make_cloudflare_provider({{"api-url", cf.api_url()}, {"api-token-env", "CERTPILOT_TEST_CF_TOKEN"}});
+  const auto read = test::fake_secrets({{"CERTPILOT_TEST_CF_TOKEN", "good-token"}});
+  auto p = dns::make_cloudflare_provider({{"api-url", cf.api_url()}, {"api-token-env", "CERTPILOT_TEST_CF_TOKEN"}}, read);
   REQUIRE(p);
   CHECK((*p)->name() == "cloudflare");
   REQUIRE((*p)->present({"example.test", "_acme-challenge.example.test", "v", std::chrono::seconds(60)}));
   CHECK(cf.records("_acme-challenge.example.test").size() == 1);
-  auto missing = dns::make_cloudflare_provider({{"api-token-env", "CERTPILOT_TEST_NOT_SET_ANYWHERE"}});
+  auto missing = dns::make_cloudflare_provider({{"api-token-env", "CERTPILOT_TEST_NOT_SET_ANYWHERE"}}, read);
   REQUIRE_FALSE(missing);
   CHECK_THAT(missing.error().message, Catch::Contains("CERTPILOT_TEST_NOT_SET_ANYWHERE"));
-  CHECK_FALSE(dns::make_cloudflare_provider({{"api-token-env", "CERTPILOT_TEST_CF_TOKEN"}, {"zoneid", "x"}}));
-  CHECK_FALSE(dns::make_cloudflare_provider({{"api-token-env", "CERTPILOT_TEST_CF_TOKEN"}, {"timeout", "soon"}}));
+  CHECK_FALSE(dns::make_cloudflare_provider({{"api-token-env", "CERTPILOT_TEST_CF_TOKEN"}, {"zoneid", "x"}}, read));
+  CHECK_FALSE(dns::make_cloudflare_provider({{"api-token-env", "CERTPILOT_TEST_CF_TOKEN"}, {"timeout", "soon"}}, read));
 }

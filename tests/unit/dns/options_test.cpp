@@ -13,6 +13,7 @@
 #include "dns/provider_options.hpp"
 #include "dns/rfc2136/rfc2136_provider.hpp"
 #include "dns/zone.hpp"
+#include "fake_secrets.hpp"
 #include "support/temp_dir.hpp"
 
 using namespace certpilot;
@@ -31,25 +32,32 @@ TEST_CASE("provider options: keys, seconds, lists", "[dns]") {
 }
 
 TEST_CASE("secrets come from exactly one of a file or a variable, and never into messages", "[dns]") {
-  test::TempDir dir;
-  test::write_file(dir / "s", "  c2VjcmV0\n");
-  test::write_file(dir / "empty", "\n");
-  CHECK(dns::load_secret("p", {{"k-file", (dir / "s").string()}}, "k").value().reveal() == "c2VjcmV0");
-  CHECK_FALSE(dns::load_secret("p", {}, "k"));
-  ::setenv("CERTPILOT_TEST_SECRET", "from-env", 1);
-  CHECK_FALSE(dns::load_secret("p", {{"k-file", (dir / "s").string()}, {"k-env", "CERTPILOT_TEST_SECRET"}}, "k"));
-  CHECK(dns::load_secret("p", {{"k-env", "CERTPILOT_TEST_SECRET"}}, "k").value().reveal() == "from-env");
-  auto empty = dns::load_secret("p", {{"k-file", (dir / "empty").string()}}, "k");
+  const auto read = test::fake_secrets({{"/s", "c2VjcmV0"}, {"VAR", "from-env"}, {"/empty", ""}});
+  CHECK(dns::load_secret("p", {{"k-file", "/s"}}, "k", read).value().reveal() == "c2VjcmV0");
+  CHECK(dns::load_secret("p", {{"k-env", "VAR"}}, "k", read).value().reveal() == "from-env");
+  auto none = dns::load_secret("p", {}, "k", read);
+  REQUIRE_FALSE(none);
+  CHECK_THAT(none.error().message, Catch::Contains("give exactly one of k-file or k-env"));
+  CHECK_FALSE(dns::load_secret("p", {{"k-file", "/s"}, {"k-env", "VAR"}}, "k", read));
+  auto empty = dns::load_secret("p", {{"k-file", "/empty"}}, "k", read);
   REQUIRE_FALSE(empty);
   CHECK(empty.error().code == Errc::invalid_input);
-  auto missing = dns::load_secret("p", {{"k-file", (dir / "nope").string()}}, "k");
+  CHECK_THAT(empty.error().message, Catch::Contains("k-file /empty is empty"));
+  auto missing = dns::load_secret("p", {{"k-file", "/nope"}}, "k", read);
   REQUIRE_FALSE(missing);
   CHECK(missing.error().code == Errc::io);
+  CHECK_THAT(missing.error().message, Catch::Contains("p: k-file") && Catch::Contains("/nope"));
+  // The value never shows up in an error, even when the reader fails after reading it.
+  const auto failing = [](const dns::SecretRef&) -> util::Result<util::SecretString> {
+    return util::fail(util::Errc::io, "cannot read the file");
+  };
+  auto err = dns::load_secret("p", {{"k-file", "/s"}}, "k", failing);
+  REQUIRE_FALSE(err);
+  CHECK(err.error().message.find("c2VjcmV0") == std::string::npos);
 }
 
 TEST_CASE("BIND key clauses are recognized, other text is not", "[dns]") {
-  // Set here too: CTest runs each case in its own process, without the other cases' setenv.
-  ::setenv("CERTPILOT_TEST_SECRET", "c2VjcmV0", 1);
+  const auto read = test::fake_secrets({{"VAR", "c2VjcmV0"}});
   auto k = dns::parse_bind_key("key \"my-key\" {\n\talgorithm hmac-sha512;\n\tsecret \"c2VjcmV0\";\n};\n");
   REQUIRE(k);
   CHECK(k->name == "my-key");
@@ -57,10 +65,10 @@ TEST_CASE("BIND key clauses are recognized, other text is not", "[dns]") {
   CHECK(k->secret.reveal() == "c2VjcmV0");
   CHECK_FALSE(dns::parse_bind_key("c2VjcmV0"));
   CHECK_FALSE(dns::parse_bind_key("key \"x\" { algorithm hmac-sha256; };"));
-  auto bad = dns::make_rfc2136_provider({{"tsig-key-name", "k"}, {"tsig-secret-env", "CERTPILOT_TEST_SECRET"}, {"port", "99999"}});
+  auto bad = dns::make_rfc2136_provider({{"tsig-key-name", "k"}, {"tsig-secret-env", "VAR"}, {"port", "99999"}}, read);
   REQUIRE_FALSE(bad);
   CHECK_THAT(bad.error().message, Catch::Contains("port"));
-  auto alg = dns::make_rfc2136_provider({{"tsig-key-name", "k"}, {"tsig-secret-env", "CERTPILOT_TEST_SECRET"}, {"tsig-algorithm", "hmac-sha3"}});
+  auto alg = dns::make_rfc2136_provider({{"tsig-key-name", "k"}, {"tsig-secret-env", "VAR"}, {"tsig-algorithm", "hmac-sha3"}}, read);
   REQUIRE_FALSE(alg);
   CHECK_THAT(alg.error().message, Catch::Contains("hmac-sha3"));
 }

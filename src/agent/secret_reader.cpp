@@ -1,0 +1,28 @@
+#include "agent/secret_reader.hpp"
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+
+#include "util/strings.hpp"
+
+namespace certpilot::agent {
+
+util::Result<util::SecretString> read_secret(const dns::SecretRef& ref) {
+  if (ref.kind == dns::SecretRef::Kind::env) {
+    const char* v = std::getenv(ref.where.c_str());
+    if (v == nullptr || *v == '\0') {
+      return util::fail(util::Errc::invalid_input, "environment variable " + ref.where + " is not set or empty");
+    }
+    return util::SecretString(std::string(util::trim(v)));
+  }
+  std::ifstream in(ref.where, std::ios::binary);
+  if (!in) return util::fail(util::Errc::io, "cannot read " + ref.where + ": " + std::strerror(errno));
+  std::ostringstream content;
+  content << in.rdbuf();
+  return util::SecretString(std::string(util::trim(content.str())));
+}
+
+}  // namespace certpilot::agent
