@@ -111,6 +111,29 @@ TEST_CASE("rfc2136: server down and unknown zone are clear errors", "[integratio
   CHECK(outside.error().code == Errc::invalid_input);
 }
 
+TEST_CASE("rfc2136: a server given by host name is resolved, A first, then AAAA", "[integration][dns]") {
+  auto& env = test::dns_test_env();
+  const auto unused = test::free_dns_port({"127.0.0.1"});
+  auto c = config_for("hmac-sha256");
+  c.server = "ns6.a.test";  // only an AAAA record (::1), where nothing answers on this port
+  c.port = unused;
+  c.resolvers = {env.resolver()};
+  auto p = dns::Rfc2136Provider::create(std::move(c));
+  REQUIRE(p);
+  auto r = (*p)->present({"a.test", "_acme-challenge.v6.a.test", "x", std::chrono::seconds(30)});
+  REQUIRE_FALSE(r);
+  CHECK_THAT(r.error().message, Catch::Contains("[::1]:" + std::to_string(unused)));
+
+  auto none = config_for("hmac-sha256");
+  none.server = "nothing.a.test";
+  none.resolvers = {env.resolver()};
+  auto q = dns::Rfc2136Provider::create(std::move(none));
+  REQUIRE(q);
+  auto n = (*q)->present({"a.test", "_acme-challenge.v6.a.test", "x", std::chrono::seconds(30)});
+  REQUIRE_FALSE(n);
+  CHECK_THAT(n.error().message, Catch::Contains("nothing.a.test") && Catch::Contains("no A or AAAA record"));
+}
+
 TEST_CASE("rfc2136: built from --dns-opt pairs with a BIND key file or an environment variable", "[integration][dns]") {
   auto& env = test::dns_test_env();
   const auto& key = env.bind->key("hmac-sha512");

@@ -93,13 +93,16 @@ Result<std::string> Rfc2136Provider::target_server(const std::string& zone) {
     CERTPILOT_TRY(host, find_primary(*resolver, zone), "rfc2136");
   }
   if (is_ip_literal(host)) return address_with_port(host, port);
-  CERTPILOT_TRY(auto a, resolver->query(host, wire::type::kA), "resolving " + host);
-  for (const auto& rr : a.answers) {
-    if (rr.type == wire::type::kA) {
-      if (auto ip = wire::parse_a(rr.rdata)) return address_with_port(*ip, port);
+  // IPv4 first, then IPv6: an IPv6-only primary is common enough on modern networks.
+  for (const std::uint16_t type : {wire::type::kA, wire::type::kAaaa}) {
+    CERTPILOT_TRY(auto answer, resolver->query(host, type), "resolving " + host);
+    for (const auto& rr : answer.answers) {
+      if (rr.type != type) continue;
+      auto ip = type == wire::type::kA ? wire::parse_a(rr.rdata) : wire::parse_aaaa(rr.rdata);
+      if (ip) return address_with_port(*ip, port);
     }
   }
-  return fail(Errc::dns, "resolving " + host + ": no A record at " + resolver->description());
+  return fail(Errc::dns, "resolving " + host + ": no A or AAAA record at " + resolver->description());
 }
 
 Result<void> Rfc2136Provider::update(const TxtRecord& record, bool add, const char* verb) {
