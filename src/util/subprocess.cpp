@@ -111,6 +111,19 @@ Result<ProcessResult> run_process(const ProcessOptions& options) {
   const auto deadline = std::chrono::steady_clock::now() + options.timeout;
   bool term_sent = false;
   auto kill_deadline = deadline;
+  // Past the deadline: SIGTERM to the process group, then SIGKILL 2 s later. True once killed.
+  const auto enforce_deadline = [&](std::chrono::steady_clock::time_point now) {
+    if (!term_sent && now >= deadline) {
+      result.timed_out = true;
+      ::kill(-pid, SIGTERM);
+      term_sent = true;
+      kill_deadline = now + std::chrono::seconds(2);
+    } else if (term_sent && now >= kill_deadline) {
+      ::kill(-pid, SIGKILL);
+      return true;
+    }
+    return false;
+  };
   char buf[8192];
   while (out.fd[0] >= 0 || err.fd[0] >= 0) {
     pollfd fds[3];
@@ -120,15 +133,7 @@ Result<ProcessResult> run_process(const ProcessOptions& options) {
     if (err.fd[0] >= 0) { idx_err = n; fds[n++] = {err.fd[0], POLLIN, 0}; }
     if (in.fd[1] >= 0) { idx_in = n; fds[n++] = {in.fd[1], POLLOUT, 0}; }
     const auto now = std::chrono::steady_clock::now();
-    if (!term_sent && now >= deadline) {
-      result.timed_out = true;
-      ::kill(-pid, SIGTERM);
-      term_sent = true;
-      kill_deadline = now + std::chrono::seconds(2);
-    } else if (term_sent && now >= kill_deadline) {
-      ::kill(-pid, SIGKILL);
-      break;
-    }
+    if (enforce_deadline(now)) break;
     const auto wait_until = term_sent ? kill_deadline : deadline;
     const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(wait_until - now).count();
     const int pr = ::poll(fds, static_cast<nfds_t>(n), static_cast<int>(std::max<long long>(ms, 0) + 1));
@@ -159,14 +164,7 @@ Result<ProcessResult> run_process(const ProcessOptions& options) {
   for (;;) {
     const pid_t r = ::waitpid(pid, &status, WNOHANG);
     if (r == pid || (r < 0 && errno != EINTR)) break;
-    const auto now = std::chrono::steady_clock::now();
-    if (!term_sent && now >= deadline) {
-      result.timed_out = true;
-      ::kill(-pid, SIGTERM);
-      term_sent = true;
-      kill_deadline = now + std::chrono::seconds(2);
-    } else if (term_sent && now >= kill_deadline) {
-      ::kill(-pid, SIGKILL);
+    if (enforce_deadline(std::chrono::steady_clock::now())) {
       while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
       }
       break;

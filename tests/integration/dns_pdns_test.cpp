@@ -6,6 +6,7 @@
 #include "agent/secret_reader.hpp"
 #include "dns/pdns/pdns_provider.hpp"
 #include "dns/resolver_lookup.hpp"
+#include "support/text.hpp"
 #include "support/dns_env.hpp"
 
 using namespace certpilot;
@@ -27,12 +28,6 @@ std::string served(const std::string& name) {
   return test::dig_short(env.pdns->address(), env.port, name, "TXT");
 }
 
-std::size_t count(const std::string& text, const std::string& what) {
-  std::size_t n = 0;
-  for (auto p = text.find(what); p != std::string::npos; p = text.find(what, p + 1)) ++n;
-  return n;
-}
-
 }  // namespace
 
 TEST_CASE("pdns: present and cleanup keep the other values at the name", "[integration][dns]") {
@@ -42,12 +37,12 @@ TEST_CASE("pdns: present and cleanup keep the other values at the name", "[integ
   REQUIRE((*p)->present(rec));
   REQUIRE((*p)->present(rec));
   std::string now = served(rec.fqdn);
-  CHECK(count(now, "\"pdns-value\"") == 1);
-  CHECK(count(now, "\"other-client-value\"") == 1);
+  CHECK(test::count_of(now, "\"pdns-value\"") == 1);
+  CHECK(test::count_of(now, "\"other-client-value\"") == 1);
   REQUIRE((*p)->cleanup(rec));
   now = served(rec.fqdn);
-  CHECK(count(now, "pdns-value") == 0);
-  CHECK(count(now, "\"other-client-value\"") == 1);
+  CHECK(test::count_of(now, "pdns-value") == 0);
+  CHECK(test::count_of(now, "\"other-client-value\"") == 1);
 }
 
 TEST_CASE("pdns: a new name, the zone found from the server's zone list, two values, then nothing", "[integration][dns]") {
@@ -59,8 +54,8 @@ TEST_CASE("pdns: a new name, the zone found from the server's zone list, two val
   REQUIRE((*p)->present(a));
   REQUIRE((*p)->present(b));
   std::string now = served(a.fqdn);
-  CHECK(count(now, "first \\\"quoted\\\"") == 1);
-  CHECK(count(now, std::string(255, 'q')) == 1);
+  CHECK(test::count_of(now, "first \\\"quoted\\\"") == 1);
+  CHECK(test::count_of(now, std::string(255, 'q')) == 1);
   REQUIRE((*p)->cleanup(a));
   REQUIRE((*p)->cleanup(b));
   CHECK(served(a.fqdn).empty());

@@ -6,6 +6,7 @@
 #include "agent/secret_reader.hpp"
 #include "dns/resolver_lookup.hpp"
 #include "dns/rfc2136/rfc2136_provider.hpp"
+#include "support/text.hpp"
 #include "support/dns_env.hpp"
 #include "support/temp_dir.hpp"
 
@@ -31,12 +32,6 @@ std::string served(const std::string& name) {
   return test::dig_short(env.bind->address(), env.port, name, "TXT");
 }
 
-std::size_t count(const std::string& text, const std::string& what) {
-  std::size_t n = 0;
-  for (auto p = text.find(what); p != std::string::npos; p = text.find(what, p + 1)) ++n;
-  return n;
-}
-
 }  // namespace
 
 TEST_CASE("rfc2136: present and cleanup with every TSIG algorithm, keeping other values", "[integration][dns]") {
@@ -48,12 +43,12 @@ TEST_CASE("rfc2136: present and cleanup with every TSIG algorithm, keeping other
     REQUIRE((*p)->present(rec));
     REQUIRE((*p)->present(rec));  // twice: still one copy
     std::string now = served(rec.fqdn);
-    CHECK(count(now, "\"value-" + alg + "\"") == 1);
-    CHECK(count(now, "\"other-client-value\"") == 1);
+    CHECK(test::count_of(now, "\"value-" + alg + "\"") == 1);
+    CHECK(test::count_of(now, "\"other-client-value\"") == 1);
     REQUIRE((*p)->cleanup(rec));
     now = served(rec.fqdn);
-    CHECK(count(now, "value-" + alg) == 0);
-    CHECK(count(now, "\"other-client-value\"") == 1);
+    CHECK(test::count_of(now, "value-" + alg) == 0);
+    CHECK(test::count_of(now, "\"other-client-value\"") == 1);
     REQUIRE((*p)->cleanup(rec));  // cleaning up what is gone is fine
   }
 }

@@ -52,7 +52,7 @@ std::vector<CertEntry> numbered_certs(int n, const std::string& suffix) {
 
 std::string daemon_config_text(const PebbleFixture& pebble, const DaemonConfigOptions& o) {
   std::ostringstream t;
-  t << "[ca]\ndirectory = " << quoted(pebble.directory_url()) << "\nca_bundle = " << quoted(pebble.ca_bundle_path())
+  t << "[ca]\ndirectory = " << quoted(o.directory_url.empty() ? pebble.directory_url() : o.directory_url) << "\nca_bundle = " << quoted(pebble.ca_bundle_path())
     << "\nemail = \"ops@example.test\"\nagree_tos = true\n\n";
   t << "[storage]\ndir = " << quoted(o.store.string()) << "\narchive_keep = " << o.archive_keep << "\n\n";
   t << "[dns.pebble]\nprovider = \"challtestsrv\"\noptions = { url = " << quoted(pebble.challtestsrv_url())
@@ -190,12 +190,6 @@ bool all_issued(const std::map<std::string, std::string>& now, const std::vector
     if (old != not_in.end() && old->second == it->second) return false;
   }
   return true;
-}
-
-int count_of(const std::string& text, const std::string& needle) {
-  int n = 0;
-  for (size_t at = text.find(needle); at != std::string::npos; at = text.find(needle, at + needle.size())) ++n;
-  return n;
 }
 
 std::string store_inconsistency(const fs::path& store, const std::string& name) {

@@ -20,6 +20,8 @@
 
 #include "support/pebble_fixture.hpp"
 
+#include "support/text.hpp"
+
 namespace certpilot::test {
 
 struct CertEntry {
@@ -33,6 +35,7 @@ struct CertEntry {
 
 struct DaemonConfigOptions {
   std::filesystem::path store;  // [storage] dir
+  std::string directory_url;    // [ca] directory; empty: the fixture's (an AriProxy's goes here)
   int archive_keep = 5;
   std::vector<CertEntry> certs;
   int max_parallel_orders = 4;
@@ -86,9 +89,6 @@ std::map<std::string, std::string> serials(const std::filesystem::path& config);
 // True when every name in `names` has a serial, and (if `not_in` is given) none equals the old one.
 bool all_issued(const std::map<std::string, std::string>& now, const std::vector<std::string>& names,
                 const std::map<std::string, std::string>& not_in = {});
-
-// Number of occurrences of `needle` in `text`.
-int count_of(const std::string& text, const std::string& needle);
 
 // Checks certificates/<name> in the store: key.pem matches the leaf of fullchain.pem and cert.pem
 // is that leaf. Returns "" when consistent, else what is wrong.
