@@ -1,7 +1,6 @@
 #include "acme/issuance.hpp"
 
 #include <algorithm>
-#include <set>
 
 #include "crypto/csr.hpp"
 #include "util/base64url.hpp"
@@ -135,17 +134,8 @@ Result<crypto::CertificateChain> choose_chain(Client& client, const CertificateD
 }
 
 Result<void> check_issued(const crypto::CertificateChain& chain, const IssueRequest& request) {
-  const auto& leaf = chain.leaf();
-  if (!leaf.matches_key(request.cert_key)) {
-    return util::fail(util::Errc::acme_problem, "the CA's certificate does not match our key; not saving it");
-  }
-  std::set<std::string> want, got;
-  for (const auto& n : request.names) want.insert(util::to_lower(n));
-  for (const auto& n : leaf.dns_names()) got.insert(util::to_lower(n));
-  if (want != got) {
-    return util::fail(util::Errc::acme_problem,
-                      "the CA's certificate names " + util::join({got.begin(), got.end()}, ",") + " but we asked for " +
-                          util::join({want.begin(), want.end()}, ",") + "; not saving it");
+  if (auto why = chain.mismatch(request.cert_key, request.names); !why.empty()) {
+    return util::fail(util::Errc::acme_problem, "the CA's answer: " + why + "; not saving it");
   }
   return util::ok();
 }

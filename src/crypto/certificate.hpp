@@ -66,6 +66,11 @@ class CertificateChain {
   Result<void> verify(const std::vector<Certificate>& roots, util::SysTime at,
                       const std::optional<std::string>& hostname = std::nullopt) const;
 
+  // What keeps this chain from being the one requested for `key` and `names` (compared as
+  // normalized DNS names; `names` empty: any), or "" when nothing does. Callers add their own
+  // error code and what they did not do, e.g. "; nothing was written".
+  std::string mismatch(const PrivateKey& key, const std::vector<std::string>& names) const;
+
  private:
   explicit CertificateChain(std::vector<Certificate> certs) : certs_(std::move(certs)) {}
   std::vector<Certificate> certs_;

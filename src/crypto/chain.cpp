@@ -1,7 +1,11 @@
 // Certificate chains as ACME serves them (RFC 8555 §7.4.2) and their verification (RFC 5280 §6).
 #include <ctime>
 
+#include <set>
+
 #include "crypto/certificate.hpp"
+#include "util/domain_name.hpp"
+#include "util/strings.hpp"
 
 namespace certpilot::crypto {
 namespace {
@@ -97,6 +101,26 @@ Result<void> CertificateChain::verify(const std::vector<Certificate>& roots, uti
   }
   drain_openssl_errors();
   return fail(Errc::tls, std::move(message));
+}
+
+std::string CertificateChain::mismatch(const PrivateKey& key, const std::vector<std::string>& names) const {
+  const auto& cert = leaf();
+  if (!cert.matches_key(key)) {
+    return "the private key does not belong to the certificate " + cert.subject() + " (serial " + cert.serial_hex() + ")";
+  }
+  if (names.empty()) return "";
+  const auto normalized = [](const std::vector<std::string>& in) {
+    std::set<std::string> out;
+    for (const auto& n : in) {
+      auto norm = util::normalize_domain(n);
+      out.insert(norm ? *norm : util::to_lower(n));
+    }
+    return std::vector<std::string>(out.begin(), out.end());
+  };
+  const auto want = normalized(names);
+  const auto have = normalized(cert.dns_names());
+  if (want == have) return "";
+  return "the certificate names [" + util::join(have, ", ") + "] but [" + util::join(want, ", ") + "] was requested";
 }
 
 }  // namespace certpilot::crypto

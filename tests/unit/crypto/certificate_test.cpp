@@ -208,3 +208,15 @@ TEST_CASE("TestCa issues RSA hierarchies as well", "[crypto]") {
             .has_value());
   CHECK(chain.leaf().matches_key(key));
 }
+
+TEST_CASE("chain mismatch: the key, then exactly the requested names", "[crypto][certificate]") {
+  const auto root = test::TestCa::create("Mismatch Root", KeyType::ec_p256, kCaValidity);
+  const auto key = PrivateKey::generate(KeyType::ec_p256).value();
+  const auto chain = CertificateChain::from_pem(root.issue_leaf(key, {"a.example.test", "*.example.test"})).value();
+  CHECK(chain.mismatch(key, {"*.EXAMPLE.test", "a.example.test."}) == "");
+  CHECK(chain.mismatch(key, {}) == "");
+  CHECK(chain.mismatch(key, {"a.example.test"}) ==
+        "the certificate names [*.example.test, a.example.test] but [a.example.test] was requested");
+  const auto other = PrivateKey::generate(KeyType::ec_p256).value();
+  CHECK_THAT(chain.mismatch(other, {"a.example.test"}), Catch::StartsWith("the private key does not belong to"));
+}
