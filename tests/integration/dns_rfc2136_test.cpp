@@ -110,8 +110,9 @@ TEST_CASE("rfc2136: a server given by host name is resolved, A first, then AAAA"
   auto& env = test::dns_test_env();
   const auto unused = test::free_dns_port({"127.0.0.1"});
   auto c = config_for("hmac-sha256");
-  c.server = "ns6.a.test";  // only an AAAA record (::1), where nothing answers on this port
-  c.port = unused;
+  // A host name with a port, as the README shows; ns6 has only an AAAA record (::1), where nothing
+  // answers on this port.
+  c.server = "ns6.a.test:" + std::to_string(unused);
   c.resolvers = {env.resolver()};
   auto p = dns::Rfc2136Provider::create(std::move(c));
   REQUIRE(p);

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <ctime>
+#include <optional>
 #include <regex>
 
 #include "dns/resolver.hpp"
@@ -21,6 +22,43 @@ const util::Logger kLog("dns");
 
 bool is_ip_literal(const std::string& host) {
   return host.find(':') != std::string::npos || host.find_first_not_of("0123456789.") == std::string::npos;
+}
+
+struct HostPort {
+  std::string host;
+  std::optional<std::uint16_t> port;
+};
+
+// The `server` option: HOST, HOST:PORT, [IPV6]:PORT or a bare IPv6 address.
+Result<HostPort> split_server(const std::string& server) {
+  HostPort out;
+  std::optional<std::string> port;
+  const auto bad = [&](const std::string& why) {
+    return fail(Errc::invalid_input, "rfc2136: server=\"" + util::printable_excerpt(server, 80) + "\" " + why +
+                                         "; use HOST, HOST:PORT or [IPV6]:PORT");
+  };
+  if (!server.empty() && server.front() == '[') {
+    const auto close = server.find(']');
+    if (close == std::string::npos) return bad("misses ']'");
+    out.host = server.substr(1, close - 1);
+    if (close + 1 < server.size()) {
+      if (server[close + 1] != ':') return bad("has text after ']'");
+      port = server.substr(close + 2);
+    }
+  } else if (std::count(server.begin(), server.end(), ':') == 1) {
+    out.host = server.substr(0, server.find(':'));
+    port = server.substr(server.find(':') + 1);
+  } else {
+    out.host = server;  // a name, an IPv4 address or a bare IPv6 address
+  }
+  if (port) {
+    if (port->empty() || port->size() > 5 || port->find_first_not_of("0123456789") != std::string::npos ||
+        std::stoi(*port) < 1 || std::stoi(*port) > 65535) {
+      return bad("has a bad port");
+    }
+    out.port = static_cast<std::uint16_t>(std::stoi(*port));
+  }
+  return out;
 }
 
 // What the server's answer means for the operator: the rcode, the TSIG error, and a hint.
@@ -81,11 +119,10 @@ Result<std::string> Rfc2136Provider::zone_of(const TxtRecord& record) {
 
 // RFC 2136 §4: send to the primary (SOA MNAME) unless the operator names a server.
 Result<std::string> Rfc2136Provider::target_server(const std::string& zone) {
-  std::string host = config_.server;
-  std::uint16_t port = config_.port;
-  if (!host.empty() && (host.front() == '[' || std::count(host.begin(), host.end(), ':') == 1)) {
-    return host;  // already ip:port (a host name with a port is resolved below only without one)
-  }
+  CERTPILOT_TRY(auto given, split_server(config_.server), "rfc2136");
+  std::string host = given.host;
+  const std::uint16_t port = given.port.value_or(config_.port);
+  if (!host.empty() && is_ip_literal(host)) return address_with_port(host, port);
   ResolverOptions ro;
   ro.servers = config_.resolvers;
   CERTPILOT_TRY(auto resolver, Resolver::create(ro), "finding the primary of " + zone);
@@ -148,6 +185,7 @@ Result<ProviderPtr> make_rfc2136_provider(const ProviderOptions& opts, const Sec
   }
   Rfc2136Config c;
   c.server = option_or(opts, "server", "");
+  if (auto server = split_server(c.server); !server) return fail(server.error());
   c.resolvers = list_option(opts, "resolvers");
   const std::string port = option_or(opts, "port", "53");
   if (port.find_first_not_of("0123456789") != std::string::npos || port.size() > 5 || std::stoi(port) < 1 ||

@@ -2,7 +2,8 @@
 // DNS UPDATE (RFC 2136) signed with TSIG (RFC 8945): BIND, Knot, PowerDNS (with TSIG), Windows...
 //
 // --dns-opt keys (make_rfc2136_provider):
-//   server          ip[:port] to send updates to; default: the zone's primary (SOA MNAME), port `port`
+//   server          HOST[:PORT] ([IPV6]:PORT) to send updates to, a host name resolved A then AAAA;
+//                   default: the zone's primary (SOA MNAME), port `port`
 //   port            port used with the SOA MNAME (default 53; tests use a loopback port)
 //   resolvers       comma-separated ip[:port] used to find the zone and its primary (default: system)
 //   tsig-key-name   the key's name as the server knows it (required unless the key file names it)
@@ -22,7 +23,7 @@
 namespace certpilot::dns {
 
 struct Rfc2136Config {
-  std::string server;  // "ip[:port]"; empty: the zone's SOA MNAME at `port`
+  std::string server;  // "HOST[:PORT]"; empty: the zone's SOA MNAME at `port`
   std::uint16_t port = 53;
   std::vector<std::string> resolvers;  // for zone and primary lookups; empty: the system's
   std::string key_name;

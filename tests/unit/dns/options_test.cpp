@@ -68,6 +68,14 @@ TEST_CASE("BIND key clauses are recognized, other text is not", "[dns]") {
   auto bad = dns::make_rfc2136_provider({{"tsig-key-name", "k"}, {"tsig-secret-env", "VAR"}, {"port", "99999"}}, read);
   REQUIRE_FALSE(bad);
   CHECK_THAT(bad.error().message, Catch::Contains("port"));
+  for (const char* server : {"[::1", "[::1]x", "ns1.example.test:", "ns1.example.test:99999", "127.0.0.1:dns"}) {
+    auto s = dns::make_rfc2136_provider({{"tsig-key-name", "k"}, {"tsig-secret-env", "VAR"}, {"server", server}}, read);
+    REQUIRE_FALSE(s);
+    CHECK_THAT(s.error().message, Catch::Contains(std::string("server=\"") + server) && Catch::Contains("HOST:PORT"));
+  }
+  for (const char* server : {"ns1.example.test:5353", "ns1.example.test", "[::1]:53", "::1", "127.0.0.1:53"}) {
+    CHECK(dns::make_rfc2136_provider({{"tsig-key-name", "k"}, {"tsig-secret-env", "VAR"}, {"server", server}}, read));
+  }
   auto alg = dns::make_rfc2136_provider({{"tsig-key-name", "k"}, {"tsig-secret-env", "VAR"}, {"tsig-algorithm", "hmac-sha3"}}, read);
   REQUIRE_FALSE(alg);
   CHECK_THAT(alg.error().message, Catch::Contains("hmac-sha3"));
