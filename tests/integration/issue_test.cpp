@@ -66,6 +66,14 @@ TEST_CASE("issue: bad input fails clearly and writes nothing", "[integration]") 
   run_ok(issue_argv(*pebble, {"keep.example.test"}, tmp / "out", tmp / "state"));
   const auto before = read_file(tmp / "out" / "fullchain.pem");
   const auto before_key = read_file(tmp / "out" / "key.pem");
+  // An issuance of keep.example.test through an exec hook with the script `body` (POSIX sh).
+  const auto exec_hook_argv = [&](const std::string& body) {
+    write_file(tmp / "hook.sh", "#!/bin/sh\n" + body);
+    fs::permissions(tmp / "hook.sh", fs::perms::owner_all);
+    return issue_argv(*pebble, {"keep.example.test"}, tmp / "out", tmp / "state",
+                      {"--dns", "exec", "--dns-opt", "program=" + (tmp / "hook.sh").string(), "--dns-resolver",
+                       pebble->challtestsrv_dns(), "--propagation", "off", "--propagation-delay", "0"});
+  };
 
   SECTION("malformed names") {
     for (const std::string& bad : std::vector<std::string>{"exa mple.com", "192.0.2.1", "", std::string(254, 'a'), "a.*.example.com"}) {
@@ -94,11 +102,7 @@ TEST_CASE("issue: bad input fails clearly and writes nothing", "[integration]") 
     CHECK(r.err.find("--ca-bundle") != std::string::npos);
   }
   SECTION("an exec hook that fails") {
-    write_file(tmp / "hook.sh", "#!/bin/sh\necho \"zone is read-only\" >&2\nexit 3\n");
-    fs::permissions(tmp / "hook.sh", fs::perms::owner_all);
-    auto argv = issue_argv(*pebble, {"keep.example.test"}, tmp / "out", tmp / "state",
-                           {"--dns", "exec", "--dns-opt", "program=" + (tmp / "hook.sh").string(), "--dns-resolver",
-                            pebble->challtestsrv_dns(), "--propagation", "off", "--propagation-delay", "0"});
+    auto argv = exec_hook_argv("echo \"zone is read-only\" >&2\nexit 3\n");
     auto r = run_command(argv);
     INFO(describe(argv, r));
     CHECK(r.exit_code == 1);
@@ -107,14 +111,10 @@ TEST_CASE("issue: bad input fails clearly and writes nothing", "[integration]") 
   SECTION("validation fails: wrong TXT value; records removed, authorization deactivated") {
     // The hook publishes a wrong value, so the CA's lookup fails; cleanup must still run.
     const auto log = tmp / "hook.log";
-    write_file(tmp / "hook.sh", "#!/bin/sh\necho \"$1 $2\" >> " + log.string() +
-                                    "\nif [ \"$1\" = present ]; then curl -s -d '{\"host\":\"'$2'.\",\"value\":\"wrong\"}' " +
-                                    pebble->challtestsrv_url() + "/set-txt; else curl -s -d '{\"host\":\"'$2'.\"}' " +
-                                    pebble->challtestsrv_url() + "/clear-txt; fi\n");
-    fs::permissions(tmp / "hook.sh", fs::perms::owner_all);
-    auto argv = issue_argv(*pebble, {"keep.example.test"}, tmp / "out", tmp / "state",
-                           {"--dns", "exec", "--dns-opt", "program=" + (tmp / "hook.sh").string(), "--dns-resolver",
-                            pebble->challtestsrv_dns(), "--propagation", "off", "--propagation-delay", "0"});
+    auto argv = exec_hook_argv("echo \"$1 $2\" >> " + log.string() +
+                               "\nif [ \"$1\" = present ]; then curl -s -d '{\"host\":\"'$2'.\",\"value\":\"wrong\"}' " +
+                               pebble->challtestsrv_url() + "/set-txt; else curl -s -d '{\"host\":\"'$2'.\"}' " +
+                               pebble->challtestsrv_url() + "/clear-txt; fi\n");
     auto r = run_command(argv);
     INFO(describe(argv, r));
     CHECK(r.exit_code == 5);
@@ -127,14 +127,10 @@ TEST_CASE("issue: bad input fails clearly and writes nothing", "[integration]") 
   SECTION("Ctrl-C during issuance: records removed, exit 130") {
     // The hook publishes the value, then interrupts certpilot as an operator's Ctrl-C would.
     const auto log = tmp / "hook.log";
-    write_file(tmp / "hook.sh", "#!/bin/sh\necho \"$1 $2\" >> " + log.string() +
-                                    "\nif [ \"$1\" = present ]; then curl -s -d '{\"host\":\"'$2'.\",\"value\":\"'$3'\"}' " +
-                                    pebble->challtestsrv_url() + "/set-txt; kill -INT $PPID; else curl -s -d '{\"host\":\"'$2'.\"}' " +
-                                    pebble->challtestsrv_url() + "/clear-txt; fi\n");
-    fs::permissions(tmp / "hook.sh", fs::perms::owner_all);
-    auto argv = issue_argv(*pebble, {"keep.example.test"}, tmp / "out", tmp / "state",
-                           {"--dns", "exec", "--dns-opt", "program=" + (tmp / "hook.sh").string(), "--dns-resolver",
-                            pebble->challtestsrv_dns(), "--propagation", "off", "--propagation-delay", "0"});
+    auto argv = exec_hook_argv("echo \"$1 $2\" >> " + log.string() +
+                               "\nif [ \"$1\" = present ]; then curl -s -d '{\"host\":\"'$2'.\",\"value\":\"'$3'\"}' " +
+                               pebble->challtestsrv_url() + "/set-txt; kill -INT $PPID; else curl -s -d '{\"host\":\"'$2'.\"}' " +
+                               pebble->challtestsrv_url() + "/clear-txt; fi\n");
     auto r = run_command(argv);
     INFO(describe(argv, r));
     CHECK(r.exit_code == 130);
