@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "acme/issuance.hpp"
+#include "agent/renewal_policy.hpp"
 #include "agent/settings.hpp"
 #include "crypto/key.hpp"
 #include "store/store.hpp"
@@ -27,12 +28,16 @@ struct Obtained {
   acme::IssuedCertificate issued;
   std::string account_url;
   bool ari_available = false;  // the CA offers renewalInfo
+  // The CA's renewal window for the new certificate, fetched right after issuance (RFC 9773 §4.3);
+  // nullopt without ARI or when that request failed (logged).
+  std::optional<AriWindow> ari_window;
 };
 
 util::Result<Obtained> obtain(const ObtainRequest& request, const store::Store& store);
 
 // meta.json facts for a freshly obtained certificate (the store fills serial, validity, key type),
-// with the renewal time chosen by the policy; renewal state (failures) starts empty.
+// with the renewal time chosen by the policy (inside obtained.ari_window when there is one) and the
+// next check at the ARI poll time; renewal state (failures) starts empty.
 store::CertificateMeta fresh_meta(const std::string& name, const ObtainRequest& request, const Obtained& obtained,
                                   util::SysTime now, const std::optional<std::chrono::seconds>& renew_before);
 
