@@ -115,11 +115,18 @@ RenewalDecision decide_renewal(const CertLifetime& cert, const std::optional<Ari
     d.renew_at = std::max(now, cert.not_after - *options.renew_before);
     d.reason = RenewReason::override_before;
     d.explanation = "renew_before=" + fmt_seconds(*options.renew_before);
-  } else if (ari) {
-    d.renew_at = ari_renewal_time(*ari, now, u, previous_choice);
-    d.reason = ari->start <= now ? RenewReason::ari_past : RenewReason::ari_window;
-    d.explanation = d.reason == RenewReason::ari_past ? "ari window open or past" : "random time in ari window";
-  } else {
+  }
+  // The override only ever makes renewal earlier: a window the CA moved forward (a revocation
+  // coming, RFC 9773 §4.2 https://www.rfc-editor.org/rfc/rfc9773#section-4.2) still wins when it
+  // is sooner. certmagic does the same: renew when either ARI or the configured ratio says so.
+  if (ari) {
+    const SysTime at = ari_renewal_time(*ari, now, u, previous_choice);
+    if (!override_usable || at < d.renew_at) {
+      d.renew_at = at;
+      d.reason = ari->start <= now ? RenewReason::ari_past : RenewReason::ari_window;
+      d.explanation = d.reason == RenewReason::ari_past ? "ari window open or past" : "random time in ari window";
+    }
+  } else if (!override_usable) {
     d.renew_at = std::max(now, lifetime_renewal_time(cert, u));
     d.reason = RenewReason::lifetime;
     d.explanation = "1/3 of lifetime left (1/2 under 10 days)";

@@ -46,7 +46,8 @@ struct FailureHistory {
 };
 
 struct PolicyOptions {
-  // Overrides rules 3 and 4: renew when this much lifetime remains ([daemon] renew_before).
+  // Replaces rule 4, and rule 3 when the ARI time is later: renew when this much lifetime remains
+  // ([daemon] renew_before), or at the ARI time if that is sooner.
   std::optional<std::chrono::seconds> renew_before;
 };
 

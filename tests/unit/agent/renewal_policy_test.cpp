@@ -183,6 +183,30 @@ TEST_CASE("renew_before override makes a certificate due", "[agent][policy]") {
   CHECK(ignored.explanation.find("ignored") != std::string::npos);
 }
 
+TEST_CASE("renew_before and ARI: the sooner of the two wins", "[agent][policy]") {
+  const auto c = cert_of(days(90));
+  PolicyOptions o;
+  o.renew_before = days(30);  // due at kT0 + 60 days
+  const auto now = kT0 + days(10);
+  // The CA moved the window into the past (a revocation coming): renew now, not in 50 days.
+  const AriWindow past{kT0 + days(5), kT0 + days(6), std::nullopt};
+  const auto urgent = decide_renewal(c, past, {}, now, 0.5, o);
+  CHECK(urgent.reason == RenewReason::ari_past);
+  CHECK(urgent.renew_at == now);
+  REQUIRE(urgent.next_ari_poll.has_value());
+  // A window earlier than the override but still ahead: a time inside it.
+  const AriWindow soon{kT0 + days(20), kT0 + days(22), std::nullopt};
+  const auto in_window = decide_renewal(c, soon, {}, now, 0.5, o);
+  CHECK(in_window.reason == RenewReason::ari_window);
+  CHECK(in_window.renew_at == kT0 + days(21));
+  // A window after the override: the override holds, and ARI is still polled.
+  const AriWindow late{kT0 + days(70), kT0 + days(72), std::nullopt};
+  const auto overridden = decide_renewal(c, late, {}, now, 0.5, o);
+  CHECK(overridden.reason == RenewReason::override_before);
+  CHECK(overridden.renew_at == kT0 + days(60));
+  CHECK(overridden.next_ari_poll == now + kDefaultAriPoll);
+}
+
 TEST_CASE("ARI certificate identifier, RFC 9773 §4.1 example", "[agent][policy]") {
   const std::string aki("\x69\x88\x5B\x6B\x87\x46\x40\x41\xE1\xB3\x7B\x84\x7B\xA0\xAE\x2C\xDE\x01\xC8\xD4", 20);
   const std::string serial("\x00\x87\x65\x43\x21", 5);
