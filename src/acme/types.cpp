@@ -96,7 +96,9 @@ util::Result<RenewalInfo> parse_renewal_info(const std::string& url, const json&
   const auto start = util::parse_rfc3339(str_or(*w, "start"));
   const auto end = util::parse_rfc3339(str_or(*w, "end"));
   if (!start || !end) return malformed(url, "suggestedWindow start/end are not RFC 3339 timestamps");
-  if (*end < *start) return malformed(url, "suggestedWindow ends before it starts");
+  // RFC 9773 §4.2: an end that "equals or precedes the start timestamp is invalid", and clients
+  // "MUST treat one as though they failed to receive any response".
+  if (*end <= *start) return malformed(url, "suggestedWindow does not end after it starts");
   RenewalInfo info;
   info.window_start = *start;
   info.window_end = *end;

@@ -163,11 +163,10 @@ TEST_CASE("parse_renewal_info reads the suggested window (RFC 9773 §4.2)", "[ac
   CHECK(info->explanation_url == std::optional<std::string>("https://ca.test/docs/ari"));
   CHECK_FALSE(info->retry_after);  // comes from the Retry-After header, not the body
 
-  // A zero-length window is allowed.
-  auto point = acme::parse_renewal_info(
-      kAriUrl, parse(R"({"suggestedWindow": {"start": "2026-11-28T10:46:39Z", "end": "2026-11-28T10:46:39Z"}})"));
-  REQUIRE(point);
-  CHECK_FALSE(point->explanation_url);
+  auto plain = acme::parse_renewal_info(
+      kAriUrl, parse(R"({"suggestedWindow": {"start": "2026-11-28T10:46:39Z", "end": "2026-11-28T10:46:40Z"}})"));
+  REQUIRE(plain);
+  CHECK_FALSE(plain->explanation_url);
 }
 
 TEST_CASE("parse_renewal_info: malformed windows", "[acme]") {
@@ -186,5 +185,8 @@ TEST_CASE("parse_renewal_info: malformed windows", "[acme]") {
              "suggestedWindow start/end are not RFC 3339 timestamps");
   fails_with(R"({"suggestedWindow": {"start": 1, "end": 2}})", "suggestedWindow start/end are not RFC 3339 timestamps");
   fails_with(R"({"suggestedWindow": {"start": "2026-11-29T10:46:39Z", "end": "2026-11-28T10:46:39Z"}})",
-             "suggestedWindow ends before it starts");
+             "suggestedWindow does not end after it starts");
+  // RFC 9773 §4.2: a zero-length window is invalid too.
+  fails_with(R"({"suggestedWindow": {"start": "2026-11-28T10:46:39Z", "end": "2026-11-28T10:46:39Z"}})",
+             "suggestedWindow does not end after it starts");
 }
