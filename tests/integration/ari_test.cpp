@@ -323,8 +323,20 @@ TEST_CASE("ari: a failing renewalInfo endpoint falls back to the lifetime rule a
   auto empty = window_from_now(24h * 20, 24h * 20);
   s.proxy->set_answer(ids["empty"], empty);
 
-  // Without an answer from ARI, renew_before decides: due one second after issuance.
-  s.options.renew_before_seconds = (pebble_lifetime(*s.pebble, s.tmp.path()) - 1s).count();
+  // Without an answer from ARI, renew_before decides: due one second after not_before. The three
+  // certificates may have been issued within the same second: wait (bounded) until all are due.
+  std::optional<std::chrono::seconds> lifetime;
+  SysTime latest_start{};
+  for (const auto& c : s.options.certs) {
+    const auto meta = meta_of(s.options.store, c.name);
+    REQUIRE(meta.not_before.has_value());
+    REQUIRE(meta.not_after.has_value());
+    lifetime = std::chrono::duration_cast<std::chrono::seconds>(*meta.not_after - *meta.not_before);
+    latest_start = std::max(latest_start, *meta.not_before);
+  }
+  REQUIRE(*lifetime > 10s);
+  s.options.renew_before_seconds = (*lifetime - 1s).count();
+  REQUIRE(wait_until([&] { return std::chrono::system_clock::now() > latest_start + 2s; }, 30s));
   s.write();
   s.proxy->clear_records();
   const auto r = renew_once(s.config);
