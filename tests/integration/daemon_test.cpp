@@ -117,8 +117,7 @@ TEST_CASE("daemon: 20 certificates are issued, then each renewed when due", "[in
   }
 
   // Due `period` after issuance: every one gets a new serial; the old one goes to the archive.
-  // TODO(daemon tests): check that the order carries `replaces` (RFC 9773 §5) once the test CA
-  // offers ARI; Pebble 2.4 has no renewalInfo endpoint.
+  // Pebble 2.4 has no renewalInfo: `replaces` (RFC 9773 §5) is checked through AriProxy in ari_test.cpp.
   std::map<std::string, std::string> second;
   const bool renewed =
       wait_until([&] { return all_issued(second = serials(tmp / "config.toml"), names, first); }, 120s);
