@@ -30,18 +30,6 @@ using certpilot::util::SysTime;
 
 namespace {
 
-PebbleOptions deterministic() {
-  PebbleOptions o;
-  o.env = {{"PEBBLE_WFE_NONCEREJECT", "0"}, {"PEBBLE_AUTHZREUSE", "0"}};
-  return o;
-}
-
-std::vector<std::string> names_of(const std::vector<CertEntry>& certs) {
-  std::vector<std::string> out;
-  for (const auto& c : certs) out.push_back(c.name);
-  return out;
-}
-
 std::string base64url(const unsigned char* data, int len) {
   static constexpr char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
   std::string out;
@@ -119,7 +107,7 @@ void stop_cleanly(DaemonProcess& d) {
 }
 
 struct Setup {
-  std::unique_ptr<PebbleFixture> pebble = PebbleFixture::start(deterministic());
+  std::unique_ptr<PebbleFixture> pebble = PebbleFixture::start(PebbleOptions::deterministic());
   std::unique_ptr<AriProxy> proxy = AriProxy::start(*pebble);
   TempDir tmp;
   DaemonConfigOptions options;

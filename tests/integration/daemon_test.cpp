@@ -26,18 +26,6 @@ using namespace std::chrono_literals;
 
 namespace {
 
-PebbleOptions deterministic() {
-  PebbleOptions o;
-  o.env = {{"PEBBLE_WFE_NONCEREJECT", "0"}, {"PEBBLE_AUTHZREUSE", "0"}};
-  return o;
-}
-
-std::vector<std::string> names_of(const std::vector<CertEntry>& certs) {
-  std::vector<std::string> out;
-  for (const auto& c : certs) out.push_back(c.name);
-  return out;
-}
-
 // Stops the daemon with SIGTERM and checks that it said so and exited 0.
 void stop_cleanly(DaemonProcess& d) {
   d.signal(SIGTERM);
@@ -95,7 +83,7 @@ std::vector<certpilot::store::SysTime> version_times(const fs::path& store, cons
 }  // namespace
 
 TEST_CASE("daemon: 20 certificates are issued, then each renewed when due", "[integration][daemon]") {
-  auto pebble = PebbleFixture::start(deterministic());
+  auto pebble = PebbleFixture::start(PebbleOptions::deterministic());
   TempDir tmp;
   const auto period = 12s;
   DaemonConfigOptions o;
@@ -137,7 +125,7 @@ TEST_CASE("daemon: 20 certificates are issued, then each renewed when due", "[in
 // since must still make existing certificates due after a restart.
 TEST_CASE("daemon: restarted with a renew_before that makes existing certificates due, renews them",
           "[integration][daemon]") {
-  auto pebble = PebbleFixture::start(deterministic());
+  auto pebble = PebbleFixture::start(PebbleOptions::deterministic());
   TempDir tmp;
   DaemonConfigOptions o;
   o.store = tmp / "store";
@@ -162,7 +150,7 @@ TEST_CASE("daemon: restarted with a renew_before that makes existing certificate
 
 TEST_CASE("daemon: kill -9 during renewals leaves a consistent store; a restart completes them",
           "[integration][daemon]") {
-  auto pebble = PebbleFixture::start(deterministic());
+  auto pebble = PebbleFixture::start(PebbleOptions::deterministic());
   TempDir tmp;
   DaemonConfigOptions o;
   o.store = tmp / "store";
@@ -210,7 +198,7 @@ TEST_CASE("daemon: kill -9 during renewals leaves a consistent store; a restart 
 
 TEST_CASE("daemon: SIGHUP adds and removes certificates; a broken config keeps the previous one",
           "[integration][daemon]") {
-  auto pebble = PebbleFixture::start(deterministic());
+  auto pebble = PebbleFixture::start(PebbleOptions::deterministic());
   TempDir tmp;
   const auto period = 8s;
   DaemonConfigOptions o;
@@ -259,7 +247,7 @@ TEST_CASE("daemon: SIGHUP adds and removes certificates; a broken config keeps t
 // Scheduler::seed_locked used to keep the old next-check time of every certificate that stayed in
 // the config, so changed domains waited for the next scheduled check (fixed in 7e6eeac).
 TEST_CASE("daemon: SIGHUP with changed domains reissues the certificate", "[integration][daemon]") {
-  auto pebble = PebbleFixture::start(deterministic());
+  auto pebble = PebbleFixture::start(PebbleOptions::deterministic());
   TempDir tmp;
   DaemonConfigOptions o;
   o.store = tmp / "store";
@@ -279,7 +267,7 @@ TEST_CASE("daemon: SIGHUP with changed domains reissues the certificate", "[inte
 
 TEST_CASE("daemon: two daemons on one store never issue or renew the same certificate twice",
           "[integration][daemon]") {
-  auto pebble = PebbleFixture::start(deterministic());
+  auto pebble = PebbleFixture::start(PebbleOptions::deterministic());
   TempDir tmp;
   const auto period = 15s;
   DaemonConfigOptions o;
@@ -314,7 +302,7 @@ TEST_CASE("daemon: two daemons on one store never issue or renew the same certif
 }
 
 TEST_CASE("daemon: SIGTERM during an order stops it and removes its TXT record", "[integration][daemon]") {
-  auto pebble = PebbleFixture::start(deterministic());
+  auto pebble = PebbleFixture::start(PebbleOptions::deterministic());
   TempDir tmp;
   const auto hook = write_exec_hook(tmp, *pebble, "dns-hook.sh");
   DaemonConfigOptions o;
@@ -334,7 +322,7 @@ TEST_CASE("daemon: SIGTERM during an order stops it and removes its TXT record",
 }
 
 TEST_CASE("daemon: the embedded listener serves the renewed certificate", "[integration][daemon][tls]") {
-  auto pebble = PebbleFixture::start(deterministic());
+  auto pebble = PebbleFixture::start(PebbleOptions::deterministic());
   TempDir tmp;
   write_file(tmp / "root.pem", pebble->root_pem(0));
   const std::string root = (tmp / "root.pem").string();
@@ -364,7 +352,7 @@ TEST_CASE("daemon: the embedded listener serves the renewed certificate", "[inte
 }
 
 TEST_CASE("daemon: a failing deploy hook is reported and the new certificate stays", "[integration][daemon]") {
-  auto pebble = PebbleFixture::start(deterministic());
+  auto pebble = PebbleFixture::start(PebbleOptions::deterministic());
   TempDir tmp;
   const fs::path hook = tmp / "deploy.sh";
   write_file(hook, "#!/bin/sh\necho \"$CERTPILOT_CERT_NAME $CERTPILOT_SERIAL\" >> " + (tmp / "deploy.calls").string() +
@@ -388,7 +376,7 @@ TEST_CASE("daemon: a failing deploy hook is reported and the new certificate sta
 }
 
 TEST_CASE("daemon: a DNS failure is recorded and a restart waits for next_check", "[integration][daemon]") {
-  auto pebble = PebbleFixture::start(deterministic());
+  auto pebble = PebbleFixture::start(PebbleOptions::deterministic());
   TempDir tmp;
   const fs::path hook = tmp / "broken.sh";
   write_file(hook, "#!/bin/sh\necho \"$1 $2\" >> " + (tmp / "broken.calls").string() +
@@ -437,7 +425,7 @@ TEST_CASE("daemon: a DNS failure is recorded and a restart waits for next_check"
 // A routine restart must not count as a failure (a 1-minute backoff, one of the 5 failures
 // allowed per hour). Fixed in 7e6eeac while this test was written.
 TEST_CASE("daemon: an order cancelled by SIGTERM is not recorded as a failure", "[integration][daemon]") {
-  auto pebble = PebbleFixture::start(deterministic());
+  auto pebble = PebbleFixture::start(PebbleOptions::deterministic());
   TempDir tmp;
   const auto hook = write_exec_hook(tmp, *pebble, "dns-hook.sh");
   DaemonConfigOptions o;
@@ -460,7 +448,7 @@ TEST_CASE("daemon: an order cancelled by SIGTERM is not recorded as a failure", 
 // at once and be issued again every second, burning a real CA's duplicate-certificate limit.
 TEST_CASE("daemon: a renew_before longer than the lifetime does not reissue in a loop",
           "[integration][daemon]") {
-  auto pebble = PebbleFixture::start(deterministic());
+  auto pebble = PebbleFixture::start(PebbleOptions::deterministic());
   TempDir tmp;
   DaemonConfigOptions o;
   o.store = tmp / "store";

@@ -15,8 +15,7 @@ namespace {
 
 PebbleFixture& pebble_through_bind() {
   static std::unique_ptr<PebbleFixture> pebble = [] {
-    PebbleOptions o;
-    o.env = {{"PEBBLE_WFE_NONCEREJECT", "0"}, {"PEBBLE_AUTHZREUSE", "0"}};
+    PebbleOptions o = PebbleOptions::deterministic();
     o.dns_server = dns_test_env().resolver();  // Pebble validates through the real DNS
     return PebbleFixture::start(o);
   }();

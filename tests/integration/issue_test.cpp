@@ -10,12 +10,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-PebbleOptions deterministic() {
-  PebbleOptions o;
-  o.env = {{"PEBBLE_WFE_NONCEREJECT", "0"}, {"PEBBLE_AUTHZREUSE", "0"}};
-  return o;
-}
-
 CommandResult run_ok(const std::vector<std::string>& argv) {
   auto r = run_command(argv);
   INFO(describe(argv, r));
@@ -35,7 +29,7 @@ std::vector<std::string> with(std::vector<std::string> a, const std::vector<std:
 }  // namespace
 
 TEST_CASE("issue: one name, then several names with a wildcard; records cleaned up", "[integration]") {
-  auto pebble = PebbleFixture::start(deterministic());
+  auto pebble = PebbleFixture::start(PebbleOptions::deterministic());
   TempDir tmp;
   run_ok(issue_argv(*pebble, {"one.example.test"}, tmp / "one", tmp / "state"));
   check_issued(*pebble, tmp / "one", {"one.example.test"});
@@ -50,7 +44,7 @@ TEST_CASE("issue: one name, then several names with a wildcard; records cleaned 
 }
 
 TEST_CASE("issue: a second issuance replaces the set in one step and keeps the old one readable", "[integration]") {
-  auto pebble = PebbleFixture::start(deterministic());
+  auto pebble = PebbleFixture::start(PebbleOptions::deterministic());
   TempDir tmp;
   run_ok(issue_argv(*pebble, {"swap.example.test"}, tmp / "out", tmp / "state"));
   const auto first = check_issued(*pebble, tmp / "out", {"swap.example.test"});
@@ -61,7 +55,7 @@ TEST_CASE("issue: a second issuance replaces the set in one step and keeps the o
 }
 
 TEST_CASE("issue: bad input fails clearly and writes nothing", "[integration]") {
-  auto pebble = PebbleFixture::start(deterministic());
+  auto pebble = PebbleFixture::start(PebbleOptions::deterministic());
   TempDir tmp;
   run_ok(issue_argv(*pebble, {"keep.example.test"}, tmp / "out", tmp / "state"));
   const auto before = read_file(tmp / "out" / "fullchain.pem");
@@ -166,7 +160,7 @@ TEST_CASE("issue: Pebble rejecting half of all nonces still issues", "[integrati
 }
 
 TEST_CASE("issue: external account binding required", "[integration]") {
-  PebbleOptions o = deterministic();
+  PebbleOptions o = PebbleOptions::deterministic();
   o.eab = true;
   auto pebble = PebbleFixture::start(o);
   TempDir tmp;
@@ -182,7 +176,7 @@ TEST_CASE("issue: external account binding required", "[integration]") {
 }
 
 TEST_CASE("issue: --preferred-chain picks the alternate chain by its root's name", "[integration]") {
-  PebbleOptions o = deterministic();
+  PebbleOptions o = PebbleOptions::deterministic();
   o.env.push_back({"PEBBLE_ALTERNATE_ROOTS", "2"});
   auto pebble = PebbleFixture::start(o);
   TempDir tmp;
@@ -197,7 +191,7 @@ TEST_CASE("issue: --preferred-chain picks the alternate chain by its root's name
 }
 
 TEST_CASE("revoke, key rollover and deactivation", "[integration]") {
-  auto pebble = PebbleFixture::start(deterministic());
+  auto pebble = PebbleFixture::start(PebbleOptions::deterministic());
   TempDir tmp;
   const auto ca = ca_args(*pebble, tmp / "state");
   run_ok(issue_argv(*pebble, {"rev.example.test"}, tmp / "a", tmp / "state"));

@@ -50,6 +50,12 @@ std::vector<CertEntry> numbered_certs(int n, const std::string& suffix) {
   return out;
 }
 
+std::vector<std::string> names_of(const std::vector<CertEntry>& certs) {
+  std::vector<std::string> out;
+  for (const auto& c : certs) out.push_back(c.name);
+  return out;
+}
+
 std::string daemon_config_text(const PebbleFixture& pebble, const DaemonConfigOptions& o) {
   std::ostringstream t;
   t << "[ca]\ndirectory = " << quoted(o.directory_url.empty() ? pebble.directory_url() : o.directory_url) << "\nca_bundle = " << quoted(pebble.ca_bundle_path())

@@ -46,6 +46,8 @@ struct DaemonConfigOptions {
 
 // `n` certificates "c00".."c<n-1>" for "c00.<suffix>" ... on the fixture's challtestsrv.
 std::vector<CertEntry> numbered_certs(int n, const std::string& suffix = "daemon.test");
+// The certificate names of `certs`, in order.
+std::vector<std::string> names_of(const std::vector<CertEntry>& certs);
 
 // The TOML text: [ca] (the fixture's directory and CA bundle), [storage], [dns.pebble] (provider
 // challtestsrv), extra_dns, every [[certificate]], [daemon], [listener].

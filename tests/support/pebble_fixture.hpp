@@ -18,6 +18,14 @@ struct PebbleOptions {
   std::vector<std::pair<std::string, std::string>> env;  // extra Pebble env, e.g. {"PEBBLE_WFE_NONCEREJECT", "50"}
   std::string dns_server;  // Pebble's -dnsserver; empty: challtestsrv's DNS port
   bool challtestsrv = true;
+
+  // No rejected nonces, no reused authorizations: every order does the whole protocol, and a test
+  // never depends on Pebble's dice.
+  static PebbleOptions deterministic() {
+    PebbleOptions o;
+    o.env = {{"PEBBLE_WFE_NONCEREJECT", "0"}, {"PEBBLE_AUTHZREUSE", "0"}};
+    return o;
+  }
 };
 
 class PebbleFixture {
