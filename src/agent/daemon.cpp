@@ -11,14 +11,18 @@
 #include <mutex>
 #include <set>
 #include <iostream>
+#include <system_error>
 #include <thread>
+#include <vector>
 
 #include "agent/config.hpp"
 #include "agent/renewal.hpp"
 #include "agent/serve.hpp"
 #include "agent/systemd_notify.hpp"
+#include "agent/worker_budget.hpp"
 #include "util/cancel.hpp"
 #include "util/log.hpp"
+#include "util/memory.hpp"
 #include "util/time.hpp"
 
 namespace certpilot::agent {
@@ -28,19 +32,22 @@ namespace {
 const util::Logger kLog("agent");
 using Clock = std::chrono::system_clock;
 
+// Workers are started by the timer thread when jobs are queued (at most max_parallel_orders at a
+// time) and leave as soon as the queue is empty, so an idle daemon has two threads: main (signals)
+// and the timer. When the last one has gone, freed memory is handed back to the kernel.
 class Scheduler {
  public:
   Scheduler(std::shared_ptr<const Config> config, store::Store store, const DaemonOptions& options)
-      : config_(std::move(config)), store_(std::move(store)), options_(options) {}
+      : config_(std::move(config)), store_(std::move(store)), options_(options),
+        budget_(config_->daemon.max_parallel_orders) {}
 
   void start() {
     auto seeds = first_checks(*config_, {});
     {
       std::lock_guard lock(mu_);
       apply_locked(seeds, {});
+      budget_.mark_dirty();  // parsing the config and reading 1000s of meta.json left free pages
     }
-    const int workers = std::max(1, config_->daemon.max_parallel_orders);
-    for (int i = 0; i < workers; ++i) workers_.emplace_back([this] { worker_loop(); });
     timer_ = std::thread([this] { timer_loop(); });
   }
 
@@ -52,9 +59,6 @@ class Scheduler {
     }
     if (next->storage.dir != old->storage.dir) {
       kLog.warn("storage.dir changed; it takes effect after a restart", {{"old", old->storage.dir}});
-    }
-    if (next->daemon.max_parallel_orders != old->daemon.max_parallel_orders) {
-      kLog.warn("daemon.max_parallel_orders changed; it takes effect after a restart");
     }
     // Certificates whose request changed are looked at now, not at their old next check.
     std::set<std::string> changed;
@@ -70,9 +74,13 @@ class Scheduler {
       for (const auto& [name, at] : next_) known.insert(name);
     }
     auto seeds = first_checks(*next, known);  // disk reads outside the lock
+    old.reset();  // so that the config replaced below is freed before the timer's idle trim
     std::lock_guard lock(mu_);
+    // A new max_parallel_orders limits the workers started from now on; running jobs finish.
+    budget_.set_max(next->daemon.max_parallel_orders);
     config_ = std::move(next);
     apply_locked(seeds, changed);
+    budget_.mark_dirty();  // the old config is gone unless a running job still holds it
     cv_.notify_all();
   }
 
@@ -82,8 +90,13 @@ class Scheduler {
       stopping_ = true;
     }
     cv_.notify_all();
-    timer_.join();
-    for (auto& w : workers_) w.join();
+    timer_.join();  // no worker is started after this
+    std::map<int, std::thread> workers;
+    {
+      std::lock_guard lock(mu_);
+      workers.swap(workers_);
+    }
+    for (auto& [id, w] : workers) w.join();  // each ends after its current job (cancelled)
   }
 
   std::string summary() {
@@ -149,6 +162,7 @@ class Scheduler {
     }
   }
 
+  // The only thread that queues due certificates, starts workers and joins the ones that left.
   void timer_loop() {
     std::unique_lock lock(mu_);
     while (!stopping_) {
@@ -158,26 +172,75 @@ class Scheduler {
         if (in_flight_.count(name) || std::find(queue_.begin(), queue_.end(), name) != queue_.end()) continue;
         if (at <= now) {
           queue_.push_back(name);
-          cv_.notify_all();
         } else {
           wake = std::min(wake, at);
         }
+      }
+      if (!start_workers_locked()) wake = std::min(wake, now + std::chrono::seconds(10));
+      join_exited(lock);
+      if (budget_.take_idle(queue_.size())) {
+        lock.unlock();
+        release_memory();
+        lock.lock();
+        continue;  // look again: a reload may have queued work meanwhile
       }
       cv_.wait_until(lock, wake);
     }
   }
 
-  void worker_loop() {
+  // Starts the workers the queue needs; false if a thread could not be created (retried later).
+  bool start_workers_locked() {
+    for (int n = budget_.to_start(queue_.size()); n > 0; --n) {
+      const int id = next_worker_id_++;
+      try {
+        workers_.emplace(id, std::thread([this, id] { worker_loop(id); }));
+      } catch (const std::system_error& e) {
+        kLog.error("could not start a worker; retrying in 10 s", {{"error", e.what()}});
+        return false;
+      }
+      budget_.started(1);
+    }
+    return true;
+  }
+
+  // Joins the workers that left their loop. They hold no lock by then, so joining is brief; it
+  // happens outside mu_ all the same.
+  void join_exited(std::unique_lock<std::mutex>& lock) {
+    if (exited_.empty()) return;
+    std::vector<std::thread> done;
+    for (const int id : exited_) {
+      auto it = workers_.find(id);
+      if (it == workers_.end()) continue;
+      done.push_back(std::move(it->second));
+      workers_.erase(it);
+    }
+    exited_.clear();
+    lock.unlock();
+    for (auto& t : done) t.join();
+    lock.lock();
+  }
+
+  // Every job is done and every worker joined: what they freed (their arenas, TLS and ACME
+  // buffers) goes back to the kernel instead of staying resident until the next renewal.
+  static void release_memory() {
+    const auto before = util::resident_anon_kib();
+    util::release_free_memory();
+    const auto after = util::resident_anon_kib();
+    if (before && after) {
+      kLog.debug("idle: freed memory returned", {{"anon_kib_before", *before}, {"anon_kib_after", *after}});
+    }
+  }
+
+  void worker_loop(int id) {
     std::unique_lock lock(mu_);
-    while (true) {
-      cv_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
-      if (stopping_) return;
+    while (!stopping_ && !queue_.empty()) {
       const std::string name = queue_.front();
       queue_.pop_front();
       const auto config = config_;
       const CertificateConfig* cert = config->find_certificate(name);
       if (cert == nullptr) continue;  // removed by a reload
       in_flight_.insert(name);
+      budget_.job_began();
       lock.unlock();
       RenewEnv env;
       env.config = config.get();
@@ -186,6 +249,7 @@ class Scheduler {
       const RenewResult result = renew_one(*cert, env);
       lock.lock();
       in_flight_.erase(name);
+      budget_.job_ended();
       if (result.status == RenewStatus::failed) failing_.insert(name); else failing_.erase(name);
       if (next_.count(name)) {
         next_[name] = recheck_.erase(name) ? Clock::now()
@@ -200,6 +264,9 @@ class Scheduler {
       notifier_.status(summary());
       lock.lock();
     }
+    budget_.exited();
+    exited_.push_back(id);
+    cv_.notify_all();  // the timer joins this thread, and releases memory if it was the last
   }
 
   std::mutex mu_;
@@ -214,7 +281,10 @@ class Scheduler {
   const store::Store store_;
   DaemonOptions options_;
   SystemdNotifier notifier_;
-  std::vector<std::thread> workers_;
+  WorkerBudget budget_;                        // guarded by mu_
+  std::map<int, std::thread> workers_;         // started by the timer thread; guarded by mu_
+  std::vector<int> exited_;                    // workers out of their loop, to be joined; guarded by mu_
+  int next_worker_id_ = 0;                     // guarded by mu_
   std::thread timer_;
 };
 
@@ -251,6 +321,15 @@ util::Result<void> run_daemon(const DaemonOptions& options) {
   store_options.root = first.storage.dir;
   store_options.archive_keep = first.storage.archive_keep;
   CERTPILOT_TRY(auto store, store::Store::open(store_options), "storage " + first.storage.dir);
+
+  // No thread exists yet. Without the listener the daemon's threads are short-lived workers that
+  // wait on the network: one malloc arena serves them without contention worth the name, and
+  // malloc_trim() can shrink it to what is live once they are gone, whereas an arena per worker
+  // kept ~130 KiB to 0.5 MiB each resident after trimming (bench/README.md, daemon.sh). The listener's
+  // handshake threads keep glibc's default (an arena per thread) for throughput.
+  if (!first.listener.enabled && !util::limit_malloc_arenas(1)) {
+    kLog.debug("malloc arenas not limited (not glibc)");
+  }
 
   // The embedded listener serves what the store holds and every renewal from then on, in-process.
   std::unique_ptr<TlsService> tls;

@@ -1,7 +1,10 @@
 #pragma once
 // `certpilot run`: keeps every configured certificate renewed until SIGTERM/SIGINT.
 //   - one scheduler thread sleeping until the earliest next check (no polling: idle CPU ~0);
-//   - a bounded pool of workers (daemon.max_parallel_orders), at most one job per certificate;
+//   - workers started on demand, at most daemon.max_parallel_orders at a time (a new value applies
+//     at SIGHUP), at most one job per certificate; they leave when the queue is empty;
+//   - once idle (nothing queued or running, every worker gone) freed memory goes back to the
+//     kernel (malloc_trim); without the listener all threads share one malloc arena;
 //   - SIGHUP reloads the config (a broken one is reported and the old one kept);
 //   - SIGTERM/SIGINT cancel orders in flight (their DNS records are cleaned up) and exit;
 //   - systemd: READY, STATUS, WATCHDOG, STOPPING.
