@@ -173,6 +173,21 @@ RenewResult renew_one(const CertificateConfig& cert, const RenewEnv& env) {
       kLog.error("deploy hook failed; the new certificate is saved and stays", {{"cert", cert.name}, {"error", hook.error().message}});
       result.message += "; " + hook.error().message;
       result.error = hook.error();
+      // `certpilot status` shows it until the next renewal; not a failure of the certificate itself,
+      // so no backoff.
+      // (The saved meta, which save_certificate completed with the serial and validity.)
+      auto saved_meta = env.store->read_meta(cert.name);
+      util::Result<void> recorded = util::ok();
+      if (saved_meta && *saved_meta) {
+        auto shown = **saved_meta;
+        shown.last_error = util::printable_excerpt("deploy hook: " + hook.error().describe(), 400);
+        recorded = env.store->write_meta(*lock, shown);
+      } else if (!saved_meta) {
+        recorded = util::fail(saved_meta.error());
+      }
+      if (!recorded) {
+        kLog.warn("could not record the deploy hook failure", {{"cert", cert.name}, {"error", recorded.error().message}});
+      }
     }
   }
   return result;

@@ -18,6 +18,9 @@ int main(int argc, char** argv) {
   CLI::App app{"certpilot: ACME certificates over DNS-01, renewed and served in one process"};
   app.set_version_flag("--version", std::string("certpilot ") + CERTPILOT_VERSION);
   app.require_subcommand(1);
+  // Subcommands created below inherit this: `certpilot issue ... --log-level debug` reaches the
+  // global option, as the README writes it.
+  app.fallthrough();
   GlobalOptions globals;
   add_global_options(app, globals);
   auto& cmds = commands();

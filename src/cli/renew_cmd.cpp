@@ -27,16 +27,24 @@ int run(const RenewFlags& f) {
   if (!results) return report_error("renew", results.error());
   if (util::cancel_requested()) return kExitCancelled;
   int failed = 0;
+  int hooks_failed = 0;
   util::Error last;
   for (const auto& r : *results) {
     if (r.status == agent::RenewStatus::failed || r.status == agent::RenewStatus::busy) {
       ++failed;
       if (r.error) last = *r.error;
+    } else if (r.status == agent::RenewStatus::issued && r.error) {
+      ++hooks_failed;  // saved, but the service using it was not told: a timer must not report success
     }
   }
   if (failed > 0) {
     std::cerr << "certpilot renew: " << failed << " certificate(s) not renewed; see above\n";
     return exit_code_for(last);
+  }
+  if (hooks_failed > 0) {
+    std::cerr << "certpilot renew: " << hooks_failed
+              << " certificate(s) renewed and saved, but their deploy hook failed; see above\n";
+    return kExitFailure;
   }
   return kExitOk;
 }

@@ -373,6 +373,16 @@ TEST_CASE("daemon: a failing deploy hook is reported and the new certificate sta
   CHECK(read_file(tmp / "deploy.calls") == "web " + s["web"] + "\n");
   CHECK(check_issued(*pebble, o.store / "certificates" / "web", {"web.deploy.test"}) == s["web"]);
   stop_cleanly(daemon);
+  const auto rows = status_json(config);
+  REQUIRE(rows.size() == 1);
+  CHECK_THAT(rows[0].value("last_error", ""), Catch::Contains("deploy hook"));
+  CHECK(rows[0].value("failures", 0) == 0);
+  // A timer-driven `renew` must not report success when the service was not told.
+  const auto renew = run_command({certpilot_binary().string(), "renew", "--force", "--config", config.string()}, {}, 120s);
+  INFO(renew.err);
+  CHECK(renew.exit_code == 1);
+  CHECK_THAT(renew.err, Catch::Contains("deploy hook failed"));
+  CHECK(serials(config)["web"] != s["web"]);
 }
 
 TEST_CASE("daemon: a DNS failure is recorded and a restart waits for next_check", "[integration][daemon]") {
