@@ -108,20 +108,32 @@ RenewResult renew_one(const CertificateConfig& cert, const RenewEnv& env) {
   // Re-read after taking the lock: another process may have renewed it meanwhile (certmagic).
   store::CertificateMeta meta;
   if (auto m = env.store->read_meta(cert.name); m && *m) meta = **m;  // also failures before the first issuance
-  auto stored = env.store->load_certificate(cert.name);
-  if (!stored) return fail_and_record(cert, env, *lock, meta, stored.error());
-  if (*stored) meta = (*stored)->meta;
-  const auto history = history_of(meta);
+  auto loaded = env.store->load_certificate(cert.name);
+  std::optional<store::StoredCertificate> current;
   std::string reason;
-  if (!*stored) {
-    reason = "not issued yet";
-  } else if (auto change = config_change(cert, **stored); !change.empty()) {
-    reason = change;
+  if (loaded) {
+    current = std::move(*loaded);
+  } else if (loaded.error().code == util::Errc::io) {
+    return fail_and_record(cert, env, *lock, meta, loaded.error());  // unreadable: an operator must look
+  } else {
+    // A damaged set (a truncated key.pem, a hand-edited chain) would otherwise block renewal until
+    // it expires: replace it; the damaged version goes to the archive like any other.
+    kLog.warn("the stored certificate cannot be used; issuing a new one", {{"cert", cert.name}, {"error", loaded.error().message}});
+    reason = "the stored certificate cannot be used: " + util::printable_excerpt(loaded.error().message, 200);
   }
+  if (current) meta = current->meta;
+  const auto history = history_of(meta);
+  if (reason.empty() && current) {
+    if (auto why = current->chain.mismatch(current->key, {}); !why.empty()) {
+      kLog.warn("the stored certificate cannot be used; issuing a new one", {{"cert", cert.name}, {"error", why}});
+      reason = "the stored certificate cannot be used: " + why;
+    }
+  }
+  if (reason.empty()) reason = current ? config_change(cert, *current) : "not issued yet";
   if (reason.empty()) {
-    const auto& leaf = (*stored)->chain.leaf();
+    const auto& leaf = current->chain.leaf();
     PolicyOptions policy{config.daemon.renew_before};
-    const auto ari = fetch_ari(config, **stored);
+    const auto ari = fetch_ari(config, *current);
     const auto decision = decide_renewal({leaf.not_before(), leaf.not_after()}, ari, history, now, uniform01(),
                                          policy, meta.renew_at);
     if (decision.renew_at > now && !env.force) {
@@ -149,8 +161,8 @@ RenewResult renew_one(const CertificateConfig& cert, const RenewEnv& env) {
                         std::nullopt};
   // RFC 9773 §5: `replaces` names a certificate of the same CA that this one succeeds; a CA may
   // refuse it when the names changed, so it is sent only for a like-for-like renewal.
-  if (!meta.ari_cert_id.empty() && *stored && meta.ca_directory == request.ca.directory_url &&
-      config_change(cert, **stored).empty()) {
+  if (!meta.ari_cert_id.empty() && current && meta.ca_directory == request.ca.directory_url &&
+      config_change(cert, *current).empty()) {
     request.replaces = meta.ari_cert_id;
   }
   auto obtained = obtain(request, *env.store);

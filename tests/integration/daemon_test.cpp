@@ -473,3 +473,36 @@ TEST_CASE("daemon: a renew_before longer than the lifetime does not reissue in a
   INFO(daemon.log_text());
   CHECK(count_of(daemon.log_text(), "certificate renewed cert=loop ") <= 2);
 }
+
+TEST_CASE("renew: a damaged stored certificate is replaced instead of blocking renewal", "[integration][daemon]") {
+  auto pebble = PebbleFixture::start(PebbleOptions::deterministic());
+  TempDir tmp;
+  DaemonConfigOptions o;
+  o.store = tmp / "store";
+  o.certs = {{"web", {"web.damaged.test"}}, {"api", {"api.damaged.test"}}};
+  const fs::path config = tmp / "config.toml";
+  write_daemon_config(config, *pebble, o);
+  const auto renew = [&] {
+    return run_command({certpilot_binary().string(), "renew", "--config", config.string()}, {}, 120s);
+  };
+  REQUIRE(renew().exit_code == 0);
+  const auto first = serials(config);
+  REQUIRE(all_issued(first, {"web", "api"}));
+  // api gets web's key (it belongs to another certificate), web a truncated one.
+  write_file(o.store / "certificates" / "api" / "key.pem", read_file(o.store / "certificates" / "web" / "key.pem"));
+  write_file(o.store / "certificates" / "web" / "key.pem", "-----BEGIN PRIVATE KEY-----\ngarbage\n");
+  const auto r = renew();
+  INFO(r.err);
+  CHECK(r.exit_code == 0);
+  CHECK(count_of(r.err, "the stored certificate cannot be used") >= 2);
+  const auto second = serials(config);
+  for (const std::string name : {"web", "api"}) {
+    INFO(name);
+    CHECK(second.at(name) != first.at(name));
+    CHECK(store_inconsistency(o.store, name).empty());
+    CHECK(check_issued(*pebble, o.store / "certificates" / name, {name + ".damaged.test"}) == second.at(name));
+  }
+  // Nothing is due any more: a third run renews nothing.
+  CHECK(renew().exit_code == 0);
+  CHECK(serials(config) == second);
+}
