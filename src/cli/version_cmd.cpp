@@ -1,13 +1,15 @@
 #include <iostream>
 
+#include "agent/versions.hpp"
 #include "cli/command.hpp"
 
 namespace {
 
 std::function<int()> setup(CLI::App& app) {
-  app.add_subcommand("version", "Print the version and the libraries certpilot was built with");
+  app.add_subcommand("version", "Print the version and the libraries loaded at run time (for bug reports)");
   return [] {
     std::cout << "certpilot " << CERTPILOT_VERSION << "\n";
+    for (const auto& library : certpilot::agent::library_versions()) std::cout << "  " << library << "\n";
     return 0;
   };
 }

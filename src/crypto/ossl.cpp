@@ -29,4 +29,6 @@ std::string drain_openssl_errors() {
   return out;
 }
 
+std::string openssl_version() { return OpenSSL_version(OPENSSL_VERSION); }
+
 }  // namespace certpilot::crypto

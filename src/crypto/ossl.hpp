@@ -51,4 +51,7 @@ using X509StackPtr = std::unique_ptr<STACK_OF(X509), X509StackFree>;  // owning:
 // failure site so the queue is always left empty and the message says what OpenSSL saw.
 std::string drain_openssl_errors();
 
+// The OpenSSL library loaded at run time, e.g. "OpenSSL 3.0.15 3 Sep 2024" (for bug reports).
+std::string openssl_version();
+
 }  // namespace certpilot::crypto

@@ -183,4 +183,6 @@ std::vector<Result<wire::Message>> Resolver::query_all(const std::vector<Job>& j
   return results;
 }
 
+std::string cares_version() { return ares_version(nullptr); }
+
 }  // namespace certpilot::dns

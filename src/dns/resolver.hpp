@@ -62,4 +62,7 @@ using ResolverPtr = std::unique_ptr<Resolver>;
 // "host:port" text for an address and port ("[::1]:53" for IPv6).
 std::string address_with_port(const std::string& address, std::uint16_t port);
 
+// The c-ares library loaded at run time, e.g. "1.18.1".
+std::string cares_version();
+
 }  // namespace certpilot::dns

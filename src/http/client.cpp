@@ -178,4 +178,6 @@ Result<Response> HttpClient::post(const std::string& url, std::string body, cons
   return send(Request{"POST", url, std::move(headers), std::move(body)});
 }
 
+std::string curl_version_string() { return curl_version(); }
+
 }  // namespace certpilot::http

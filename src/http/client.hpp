@@ -75,4 +75,7 @@ class HttpClient {
 // Parses an RFC 8288 Link header value into (target, rel) pairs; exposed for tests.
 std::vector<std::pair<std::string, std::string>> parse_link_header(const std::string& value);
 
+// libcurl and the libraries it was built with, e.g. "libcurl/7.88.1 OpenSSL/3.0.15 zlib/1.2.13 ...".
+std::string curl_version_string();
+
 }  // namespace certpilot::http
