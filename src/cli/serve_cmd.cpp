@@ -35,7 +35,7 @@ std::function<int()> setup(CLI::App& app) {
   cmd->add_option("--default-name", o.default_name, "Certificate name for clients without SNI or with an unknown name "
                                                     "(default: the first certificate)");
   cmd->add_flag("--strict-sni", o.strict_sni, "Refuse clients whose SNI matches no certificate");
-  cmd->add_option("--threads", o.threads, "Event loops (default: one per core)");
+  cmd->add_option("--threads", o.threads, "Event loops (default: one per core)")->check(CLI::Range(1, 1024));
   cmd->add_option("--max-connections", o.max_connections, "Open connections at most")->capture_default_str();
   cmd->add_option("--handshake-timeout", f->handshake_timeout, "Seconds")->capture_default_str();
   cmd->add_option("--idle-timeout", f->idle_timeout, "Seconds")->capture_default_str();
