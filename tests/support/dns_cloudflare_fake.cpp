@@ -6,6 +6,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
 #include <stdexcept>
 
@@ -113,6 +114,11 @@ void FakeCloudflare::fail_next(int n) {
   fail_next_ = n;
 }
 
+void FakeCloudflare::echo_request_headers(bool on) {
+  std::lock_guard lock(mu_);
+  echo_headers_ = on;
+}
+
 void FakeCloudflare::serve() {
   for (;;) {
     pollfd p{listen_fd_, POLLIN, 0};
@@ -151,7 +157,22 @@ void FakeCloudflare::serve() {
     }
     const std::string body = header_end == std::string::npos ? "" : in.substr(header_end + 4);
     int status = 200;
-    const std::string out = handle(method, target, auth, body, &status);
+    std::string out = handle(method, target, auth, body, &status);
+    bool echo = false;
+    {
+      std::lock_guard lock(mu_);
+      echo = echo_headers_;
+    }
+    if (echo && status >= 400) {
+      // The credential first, so that even a short excerpt of the answer would show it.
+      const std::string headers = "Authorization: " + auth + "\r\n" + in.substr(0, std::min(header_end, in.size()));
+      if (status == 500) {
+        out = "<html><body>502 Bad Gateway<pre>" + headers + "</pre></body></html>";
+      } else if (auto j = json::parse(out, nullptr, false); !j.is_discarded() && j.contains("errors")) {
+        for (auto& e : j["errors"]) e["message"] = e["message"].get<std::string>() + " (request was: " + headers + ")";
+        out = j.dump();
+      }
+    }
     const std::string type = status == 500 ? "text/html" : "application/json";
     const std::string resp = "HTTP/1.1 " + std::to_string(status) + " X\r\nContent-Type: " + type +
                              "\r\nContent-Length: " + std::to_string(out.size()) + "\r\nConnection: close\r\n\r\n" + out;

@@ -37,6 +37,10 @@ class FakeCloudflare {
   std::vector<std::string> requests() const;                   // "GET /client/v4/zones?name=a.test", ...
   // The next n requests answer 500 with an HTML body (as a failing proxy in front of the API would).
   void fail_next(int n);
+  // From now on every error answer (4xx, and the 500 page of fail_next) quotes the request's
+  // headers, Authorization included, in its error messages: what a debugging proxy or a careless
+  // server does. Providers must not pass the token on into their errors.
+  void echo_request_headers(bool on);
 
  private:
   void serve();
@@ -50,6 +54,7 @@ class FakeCloudflare {
   std::vector<Record> records_;        // guarded by mu_
   std::vector<std::string> requests_;  // guarded by mu_
   int fail_next_ = 0;                  // guarded by mu_
+  bool echo_headers_ = false;          // guarded by mu_
   int next_id_ = 1;                    // guarded by mu_
   bool stopping_ = false;              // guarded by mu_
   std::thread thread_;

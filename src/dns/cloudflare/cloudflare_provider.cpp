@@ -10,6 +10,7 @@
 #include "dns/zone.hpp"
 #include "http/client.hpp"
 #include "util/log.hpp"
+#include "util/redact.hpp"
 #include "util/strings.hpp"
 
 namespace certpilot::dns {
@@ -37,27 +38,35 @@ std::string url_escape(const std::string& s) {
 }
 
 // Cloudflare's envelope: {"success": bool, "errors": [{"code": n, "message": "..."}], "result": ...}.
-Result<json> envelope(const http::Response& r, const std::string& what) {
+// Server text is scrubbed of the token before it is cut or quoted: a server or proxy that echoes the
+// request would otherwise put "Bearer <token>" into the message, logs and meta.json.
+// Every HTTP failure is Errc::dns (exit 1: "DNS provider"): a refused token too, since
+// Errc::unauthorized means the CA refused us (exit 5), and a 429 too, since Errc::rate_limited is the
+// CA's rate limit (exit 6). 404 stays not_found (also exit 1): cleanup treats a gone record as done.
+Result<json> envelope(const http::Response& r, const std::string& what, const util::SecretString& token) {
+  const std::string status = std::to_string(r.status);
   auto j = json::parse(r.body, nullptr, false);
   if (j.is_discarded() || !j.is_object()) {
-    return fail(Errc::dns, what + ": " + r.url + " answered " + std::to_string(r.status) + " without a JSON envelope: " +
-                               util::printable_excerpt(r.body, 120));
+    return fail(Errc::dns, what + ": " + r.url + " answered " + status + " without a JSON envelope: " +
+                               util::printable_excerpt(util::redact(r.body, token), 120));
   }
   if (detail::bool_or(j, "success", false) && r.status < 300) return j;
   std::vector<std::string> errors;
   if (j.contains("errors") && j["errors"].is_array()) {
     for (const auto& e : j["errors"]) {
       if (!e.is_object()) continue;
-      errors.push_back(std::to_string(detail::int_or(e, "code", 0)) + " " + util::printable_excerpt(detail::str_or(e, "message"), 150));
+      errors.push_back(std::to_string(detail::int_or(e, "code", 0)) + " " +
+                       util::printable_excerpt(util::redact(detail::str_or(e, "message"), token), 150));
     }
   }
-  const Errc code = (r.status == 401 || r.status == 403) ? Errc::unauthorized
-                    : r.status == 404                   ? Errc::not_found
-                    : r.status == 429                   ? Errc::rate_limited
-                                                        : Errc::dns;
-  std::string hint = code == Errc::unauthorized ? " (check the API token and its Zone:DNS:Edit permission)" : "";
-  return fail(code, what + ": " + r.url + " answered " + std::to_string(r.status) + ": " +
-                        (errors.empty() ? std::string("no error detail") : util::join(errors, "; ")) + hint);
+  const std::string detail = errors.empty() ? std::string("no error detail") : util::join(errors, "; ");
+  if (r.status == 401 || r.status == 403) {
+    return fail(Errc::dns, what + ": " + r.url + " refused the API token (HTTP " + status + "): " + detail +
+                               "; check api-token-file or api-token-env, and that the token has Zone:DNS:Edit");
+  }
+  const Errc code = r.status == 404 ? Errc::not_found : Errc::dns;
+  const std::string hint = r.status == 429 ? " (rate limited by the Cloudflare API)" : "";
+  return fail(code, what + ": " + r.url + " answered " + status + ": " + detail + hint);
 }
 
 // Cloudflare may show TXT content with or without the zone-file quotes.
@@ -92,7 +101,7 @@ Result<json> CloudflareProvider::call(const std::string& method, const std::stri
   req.body = body;
   auto r = http_->send(req);
   if (!r) return fail(r.error().wrapped(what));
-  return envelope(*r, what);
+  return envelope(*r, what, config_.api_token);
 }
 
 Result<std::string> CloudflareProvider::zone_id_for(const TxtRecord& record) {

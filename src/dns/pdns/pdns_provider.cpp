@@ -8,6 +8,7 @@
 #include "dns/wire/message.hpp"
 #include "http/client.hpp"
 #include "util/log.hpp"
+#include "util/redact.hpp"
 #include "util/strings.hpp"
 
 namespace certpilot::dns {
@@ -22,17 +23,24 @@ const util::Logger kLog("dns");
 
 std::string fqdn_dot(const std::string& name) { return wire::canonical_name(name) + "."; }
 
-// "what: status 404: Could not find domain 'x.'" from PowerDNS's {"error": "..."} body.
-util::Error api_error(const http::Response& r, const std::string& what) {
-  std::string detail = util::printable_excerpt(r.body, 200);
+// "what: <url> answered 404: Could not find domain 'x.'" from PowerDNS's {"error": "..."} body.
+// The body is scrubbed of the key before it is cut or quoted: a server or proxy that echoes the
+// request would otherwise put X-API-Key into the message, and from there into logs and meta.json.
+// Every HTTP failure is Errc::dns (exit 1: "DNS provider"), a refused key included: Errc::unauthorized
+// means the CA refused us (exit 5). 404 stays not_found (also exit 1) so callers can tell "no such zone".
+util::Error api_error(const http::Response& r, const std::string& what, const util::SecretString& key) {
+  std::string detail = util::printable_excerpt(util::redact(r.body, key), 200);
   auto j = json::parse(r.body, nullptr, false);
   if (!j.is_discarded() && j.is_object() && j.contains("error") && j["error"].is_string()) {
-    detail = util::printable_excerpt(j["error"].get<std::string>(), 200);
+    detail = util::printable_excerpt(util::redact(j["error"].get<std::string>(), key), 200);
   }
-  const Errc code = r.status == 404 ? Errc::not_found : (r.status == 401 || r.status == 403) ? Errc::unauthorized : Errc::dns;
-  std::string hint;
-  if (r.status == 401 || r.status == 403) hint = " (check the API key)";
-  return util::Error(code, what + ": " + r.url + " answered " + std::to_string(r.status) + ": " + detail + hint);
+  const std::string status = std::to_string(r.status);
+  if (r.status == 401 || r.status == 403) {
+    return util::Error(Errc::dns, what + ": " + r.url + " refused the API key (HTTP " + status + "): " + detail +
+                                      "; check api-key-file or api-key-env");
+  }
+  const Errc code = r.status == 404 ? Errc::not_found : Errc::dns;
+  return util::Error(code, what + ": " + r.url + " answered " + status + ": " + detail);
 }
 
 }  // namespace
@@ -109,7 +117,7 @@ Result<std::string> PdnsProvider::zone_for(const TxtRecord& record) {
   // The longest zone on the server that contains the name.
   const std::string url = config_.api_url + "/api/v1/servers/" + config_.server_id + "/zones";
   CERTPILOT_TRY(auto r, http_->get(url, {{"X-API-Key", config_.api_key.reveal()}}), "pdns: listing zones");
-  if (r.status != 200) return fail(api_error(r, "pdns: listing zones"));
+  if (r.status != 200) return fail(api_error(r, "pdns: listing zones", config_.api_key));
   auto j = json::parse(r.body, nullptr, false);
   if (j.is_discarded() || !j.is_array()) return fail(Errc::dns, "pdns: listing zones: " + url + " did not answer a JSON list");
   std::string best;
@@ -128,7 +136,7 @@ Result<void> PdnsProvider::change(const TxtRecord& record, bool add) {
   const std::string url = config_.api_url + "/api/v1/servers/" + config_.server_id + "/zones/" + fqdn_dot(zone);
   const std::vector<http::Header> auth{{"X-API-Key", config_.api_key.reveal()}};
   CERTPILOT_TRY(auto got, http_->get(url, auth), what);
-  if (got.status != 200) return fail(api_error(got, what + " in zone " + zone));
+  if (got.status != 200) return fail(api_error(got, what + " in zone " + zone, config_.api_key));
   auto z = json::parse(got.body, nullptr, false);
   if (z.is_discarded() || !z.is_object()) return fail(Errc::dns, what + ": " + url + " did not answer a JSON object");
 
@@ -161,7 +169,7 @@ Result<void> PdnsProvider::change(const TxtRecord& record, bool add) {
   req.headers.push_back({"Content-Type", "application/json"});
   req.body = json{{"rrsets", json::array({rrset})}}.dump();
   CERTPILOT_TRY(auto r, http_->send(req), what);
-  if (r.status != 204 && r.status != 200) return fail(api_error(r, what + " in zone " + zone));
+  if (r.status != 204 && r.status != 200) return fail(api_error(r, what + " in zone " + zone, config_.api_key));
   kLog.info(add ? "TXT record presented" : "TXT record cleaned up",
             {{"provider", "pdns"}, {"fqdn", record.fqdn}, {"zone", zone}, {"values", values.size()}});
   return util::ok();

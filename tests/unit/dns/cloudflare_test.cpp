@@ -62,9 +62,11 @@ TEST_CASE("cloudflare: errors carry Cloudflare's codes and never the token", "[d
     REQUIRE(p);
     auto r = (*p)->present({"example.test", "_acme-challenge.example.test", "v", std::chrono::seconds(60)});
     REQUIRE_FALSE(r);
-    CHECK(r.error().code == Errc::unauthorized);
-    CHECK_THAT(r.error().message, Catch::Contains("403") && Catch::Contains("10000 Authentication error") &&
-                                      Catch::Contains(cf.api_url()));
+    // A DNS provider failure (exit 1), not the CA refusing us (Errc::unauthorized, exit 5).
+    CHECK(r.error().code == Errc::dns);
+    CHECK_THAT(r.error().message, Catch::Contains("refused the API token (HTTP 403)") &&
+                                      Catch::Contains("10000 Authentication error") && Catch::Contains(cf.api_url()) &&
+                                      Catch::Contains("api-token-file"));
     CHECK(r.error().message.find("bad-token-secret") == std::string::npos);
   }
   SECTION("unknown zone") {
@@ -102,6 +104,51 @@ TEST_CASE("cloudflare: errors carry Cloudflare's codes and never the token", "[d
     auto r = (*p)->present({"example.test", "_acme-challenge.example.test", "v", std::chrono::seconds(60)});
     REQUIRE_FALSE(r);
     CHECK(r.error().code == Errc::network);
+  }
+}
+
+TEST_CASE("cloudflare: a server that echoes the request headers does not get the token into errors", "[dns]") {
+  const std::string token = "cfTok-SuperSecret-0123456789abcdefghijklmn";
+  FakeCloudflare cf(token, {{"example.test", "zone123"}});
+  cf.echo_request_headers(true);
+  const dns::TxtRecord rec{"example.test", "_acme-challenge.example.test", "v", std::chrono::seconds(60)};
+  const auto check_clean = [&](const util::Error& e) {
+    INFO(e.message);
+    CHECK(e.message.find(token) == std::string::npos);
+    CHECK(e.message.find(token.substr(0, 12)) == std::string::npos);  // not even a cut-off prefix
+    CHECK(e.message.find("Bearer cfTok") == std::string::npos);
+    CHECK_THAT(e.message, Catch::Contains("[redacted]"));
+    CHECK(e.describe().find(token) == std::string::npos);
+  };
+  SECTION("wrong token, 403") {
+    const std::string wrong = "cfTok-WrongButStillSecret-9876543210zyxwvu";
+    auto p = dns::CloudflareProvider::create(config(cf, wrong));
+    REQUIRE(p);
+    auto r = (*p)->present(rec);
+    REQUIRE_FALSE(r);
+    CHECK(r.error().code == Errc::dns);
+    CHECK(r.error().message.find(wrong) == std::string::npos);
+    CHECK_THAT(r.error().message, Catch::Contains("refused the API token (HTTP 403)") && Catch::Contains("[redacted]"));
+  }
+  SECTION("good token, 404 on an unknown zone id") {
+    auto c = config(cf, token);
+    c.zone_id = "nope";
+    auto p = dns::CloudflareProvider::create(std::move(c));
+    REQUIRE(p);
+    auto r = (*p)->present(rec);
+    REQUIRE_FALSE(r);
+    CHECK_THAT(r.error().message, Catch::Contains("7003"));
+    check_clean(r.error());
+  }
+  SECTION("good token, HTML page of a failing proxy") {
+    auto p = dns::CloudflareProvider::create(config(cf, token));
+    REQUIRE(p);
+    cf.fail_next(10);
+    auto r = (*p)->present(rec);
+    REQUIRE_FALSE(r);
+    CHECK(r.error().code == Errc::dns);
+    CHECK_THAT(r.error().message, Catch::Contains("without a JSON envelope"));
+    check_clean(r.error());
   }
 }
 
