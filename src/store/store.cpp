@@ -151,7 +151,8 @@ Result<void> Store::save_certificate(const CertLock& lock, const crypto::Private
                           {"cert.pem", chain.leaf_pem(), 0644},
                           {"chain.pem", chain.intermediates_pem(), 0644},
                           {"fullchain.pem", chain.full_pem(), 0644},
-                          {"meta.json", meta_to_json(meta), 0644}};
+                          // 0600 like key.pem: last_error holds server text (see write_meta).
+                          {"meta.json", meta_to_json(meta), 0600}};
     for (const auto& f : files) {
       if (auto r = detail::write_new_file(tmp / f.file, f.data, f.mode); !r) return r;
     }
@@ -253,13 +254,15 @@ Result<void> Store::write_meta(const CertLock& lock, const CertificateMeta& meta
   const fs::path dir = fs::canonical(certificate_path(lock.name()), ec);
   CertificateMeta copy = meta;
   copy.name = lock.name();
+  // 0600, like key.pem: last_error quotes what a CA or DNS API answered, which is not for other
+  // local users even after the providers' redaction (the store folders are 0700 too).
   if (!ec) {
-    if (auto r = detail::replace_file(dir / "meta.json", meta_to_json(copy), 0644); !r) return fail(r.error().wrapped(ctx));
+    if (auto r = detail::replace_file(dir / "meta.json", meta_to_json(copy), 0600); !r) return fail(r.error().wrapped(ctx));
     return util::ok();
   }
   const fs::path versions = versions_dir(options_.root, lock.name());
   if (auto r = detail::make_dir(versions); !r) return fail(r.error().wrapped(ctx));
-  if (auto r = detail::replace_file(versions / "state.json", meta_to_json(copy), 0644); !r) {
+  if (auto r = detail::replace_file(versions / "state.json", meta_to_json(copy), 0600); !r) {
     return fail(r.error().wrapped(ctx));
   }
   return util::ok();

@@ -8,6 +8,7 @@
 #include "store/store.hpp"
 #include "support/temp_dir.hpp"
 #include "support/test_ca.hpp"
+#include "util/scope_exit.hpp"
 #include "util/time.hpp"
 
 using namespace certpilot;
@@ -75,6 +76,7 @@ TEST_CASE("store: save and load a certificate", "[store]") {
   const fs::path dir = tmp / "certificates/www";
   CHECK(fs::is_symlink(dir));
   CHECK(mode_of(dir / "key.pem") == 0600);
+  CHECK(mode_of(dir / "meta.json") == 0600);  // last_error quotes servers: not for other users
   CHECK(mode_of(fs::canonical(dir)) == 0700);
   CHECK(test::read_file(dir / "fullchain.pem") == m.chain.full_pem());
   CHECK(test::read_file(dir / "cert.pem") == m.chain.leaf_pem());
@@ -149,6 +151,24 @@ TEST_CASE("store: meta updates persist, before and after the first issuance", "[
   REQUIRE(store.write_meta(lock, *read).has_value());
   CHECK(store.read_meta("new").value()->next_check == read->next_check);
   CHECK(store.read_meta("new").value()->serial == m.chain.leaf().serial_hex());
+}
+
+TEST_CASE("store: meta.json and state.json are written 0600 whatever the umask", "[store]") {
+  test::TempDir tmp;
+  auto store = Store::open({tmp.path(), 5, {}}).value();
+  auto lock = store.lock("m", LockWait::no_wait).value();
+  const mode_t old_umask = ::umask(0);  // a permissive umask must not widen them
+  util::ScopeExit restore_umask([old_umask] { ::umask(old_umask); });
+  CertificateMeta state = meta_for({"m.example.test"});
+  state.last_error = "dns: the provider failed";
+  REQUIRE(store.write_meta(lock, state).has_value());
+  CHECK(mode_of(tmp / "certificates/.m.versions/state.json") == 0600);
+  const auto m = make_material({"m.example.test"});
+  REQUIRE(store.save_certificate(lock, m.key, m.chain, meta_for({"m.example.test"})).has_value());
+  CHECK(mode_of(tmp / "certificates/m/meta.json") == 0600);
+  REQUIRE(store.write_meta(lock, state).has_value());
+  CHECK(mode_of(tmp / "certificates/m/meta.json") == 0600);
+  CHECK(store.read_meta("m").value()->last_error == "dns: the provider failed");
 }
 
 TEST_CASE("store: meta.json round trip and negative cases", "[store]") {
