@@ -14,6 +14,7 @@
 
 #include "crypto/key.hpp"
 #include "tls/detail/pem_util.hpp"
+#include "util/dirs.hpp"
 
 namespace certpilot::tls {
 
@@ -118,9 +119,9 @@ Result<LocalCa> LocalCa::open_or_create(const std::filesystem::path& dir, util::
     }
     return ca;
   }
-  std::filesystem::create_directories(dir, ec);
-  if (ec || ::chmod(dir.c_str(), 0700) != 0) {
-    return fail(Errc::io, "local CA: cannot create " + dir.string() + ": " + (ec ? ec.message() : std::strerror(errno)));
+  // 0700 whatever the umask: whoever can write here can replace the CA. Existing folders keep their mode.
+  if (auto r = util::make_missing_dirs(dir, 0700); !r) {
+    return fail(Errc::io, "local CA: " + r.error().message);
   }
   CERTPILOT_TRY(auto key, crypto::PrivateKey::generate(crypto::KeyType::ec_p256), "local CA");
   EVP_PKEY_up_ref(key.get());

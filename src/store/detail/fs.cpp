@@ -7,6 +7,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "util/dirs.hpp"
 #include "util/unique_fd.hpp"
 
 namespace certpilot::store::detail {
@@ -40,15 +41,8 @@ Result<void> make_dir(const fs::path& path, mode_t mode) {
 }
 
 Result<void> make_dirs(const fs::path& path, mode_t mode) {
-  fs::path current;
-  for (const auto& part : path) {
-    current /= part;
-    if (current == current.root_path()) continue;
-    std::error_code ec;
-    if (fs::is_directory(current, ec)) continue;
-    if (auto r = make_dir(current, mode); !r) return r;
-  }
-  return make_dir(path, mode);
+  if (auto r = util::make_missing_dirs(path, mode); !r) return r;
+  return make_dir(path, mode);  // an existing `path` gets its mode corrected
 }
 
 Result<void> write_new_file(const fs::path& path, std::string_view data, mode_t mode) {

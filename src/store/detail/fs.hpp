@@ -17,7 +17,9 @@ using util::Result;
 // Creates path with exactly `mode` (0700 for store folders) if missing; an existing folder gets its
 // mode corrected. Errors name the path.
 Result<void> make_dir(const fs::path& path, mode_t mode = 0700);
-// make_dir for every missing component below (and including) path.
+// make_dir for every missing component below (and including) path (util::make_missing_dirs), then
+// make_dir(path): `path` itself ends with exactly `mode` even if it existed; its parents that
+// already existed are left alone.
 Result<void> make_dirs(const fs::path& path, mode_t mode = 0700);
 
 // Creates a new file (it must not exist) with `mode`, writes data and fsyncs it.

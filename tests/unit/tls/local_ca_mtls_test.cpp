@@ -55,6 +55,38 @@ TEST_CASE("the local CA is created once, private, and its leaves verify against 
   CHECK_THAT(broken.error().message, Catch::Contains("ca-key.pem: cannot read"));
 }
 
+TEST_CASE("the local CA's new folders are 0700 under umask 000, existing folders keep their mode", "[tls][localca]") {
+  certpilot::test::TempDir tmp;
+  std::filesystem::create_directory(tmp.path() / "existing");
+  REQUIRE(::chmod((tmp.path() / "existing").c_str(), 0755) == 0);
+  const auto dir = tmp.path() / "existing" / "state" / "local-ca";
+  const mode_t saved = ::umask(0);
+  bool created = false;
+  auto ca = LocalCa::open_or_create(dir, kNow(), &created);
+  ::umask(saved);
+  REQUIRE(ca.has_value());
+  CHECK(created);
+  CHECK(mode_of(tmp.path() / "existing") == 0755);  // not ours to change
+  CHECK(mode_of(tmp.path() / "existing" / "state") == 0700);
+  CHECK(mode_of(dir) == 0700);
+  CHECK(mode_of(dir / "ca-key.pem") == 0600);
+
+  // A state folder the operator made (and opened up) is used as it is, not chmod'ed.
+  std::filesystem::create_directory(tmp.path() / "mine");
+  REQUIRE(::chmod((tmp.path() / "mine").c_str(), 0750) == 0);
+  REQUIRE(LocalCa::open_or_create(tmp.path() / "mine", kNow(), &created).has_value());
+  CHECK(created);
+  CHECK(mode_of(tmp.path() / "mine") == 0750);
+  CHECK(mode_of(tmp.path() / "mine" / "ca-key.pem") == 0600);
+
+  // A file where a folder should be: an error naming it.
+  certpilot::test::write_file(tmp.path() / "file", "x");
+  auto blocked = LocalCa::open_or_create(tmp.path() / "file" / "local-ca", kNow(), &created);
+  REQUIRE_FALSE(blocked.has_value());
+  CHECK(blocked.error().code == util::Errc::io);
+  CHECK_THAT(blocked.error().message, Catch::Contains((tmp.path() / "file").string()));
+}
+
 TEST_CASE("mTLS: required refuses a client without a certificate, accepts one with", "[tls][mtls]") {
   certpilot::test::TempDir tmp;
   bool created = false;
