@@ -9,6 +9,7 @@
 #include "agent/obtain.hpp"
 #include "store/output_dir.hpp"
 #include "store/store.hpp"
+#include "util/dirs.hpp"
 #include "util/domain_name.hpp"
 #include "util/log.hpp"
 #include "util/strings.hpp"
@@ -18,15 +19,17 @@ namespace certpilot::agent {
 namespace {
 const util::Logger kLog("agent");
 
-// Fails early, before any order exists, when the output folder's parent cannot be written.
-util::Result<void> check_output_parent(const std::string& out_dir) {
-  namespace fs = std::filesystem;
-  fs::path parent = fs::absolute(fs::path(out_dir)).parent_path();
-  std::error_code ec;
-  if (!fs::exists(parent, ec)) {
-    if (!fs::create_directories(parent, ec)) {
-      return util::fail(util::Errc::io, "cannot create the output folder's parent " + parent.string() + ": " + ec.message());
-    }
+// Fails early, before any order exists, when --out could not be written: something certpilot did
+// not write is at DIR (store::check_output_dir), or DIR's parent cannot be created or written.
+// Creates missing parents 0700 (under any umask: they lead to a private key); DIR itself and
+// parents that exist are left alone. write_output_dir checks DIR again when writing.
+util::Result<void> check_output(const std::string& out_dir) {
+  auto dir = store::check_output_dir(out_dir);
+  if (!dir) return util::fail(dir.error());
+  const std::filesystem::path parent = dir->parent_path();  // "a/newdir/" -> "a", never "a/newdir"
+  if (auto r = util::make_missing_dirs(parent, 0700); !r) {
+    return util::fail(util::Errc::io, "cannot create the output folder's parent " + parent.string() + ": " +
+                                          r.error().message);
   }
   if (::access(parent.c_str(), W_OK | X_OK) != 0) {
     return util::fail(util::Errc::io, "the output folder's parent " + parent.string() +
@@ -60,7 +63,7 @@ util::Result<IssueOutcome> run_issue(const IssueOptions& options) {
   if (!options.out_dir.empty() && !options.cert_name.empty()) {
     return util::fail(util::Errc::invalid_input, "--out and --name both given; choose one place for the certificate");
   }
-  if (!options.out_dir.empty()) CERTPILOT_TRY_VOID(check_output_parent(options.out_dir), "--out");
+  if (!options.out_dir.empty()) CERTPILOT_TRY_VOID(check_output(options.out_dir), "--out");
   if (!options.cert_name.empty()) CERTPILOT_TRY_VOID(store::validate_certificate_name(options.cert_name), "--name");
   store::StoreOptions store_options;
   store_options.root = options.state_dir;
@@ -76,8 +79,10 @@ util::Result<IssueOutcome> run_issue(const IssueOptions& options) {
 
   IssueOutcome outcome{issued.chain, {}, names};
   if (!options.out_dir.empty()) {
-    CERTPILOT_TRY_VOID(store::write_output_dir(options.out_dir, cert_key, issued.chain, names),
-                       "writing " + options.out_dir);
+    // Its errors name DIR already ("writing DIR: …").
+    if (auto r = store::write_output_dir(options.out_dir, cert_key, issued.chain, names); !r) {
+      return util::fail(r.error());
+    }
     outcome.written_to = options.out_dir;
   } else {
     const auto meta = fresh_meta(options.cert_name, request, obtained, std::chrono::system_clock::now(), std::nullopt);

@@ -4,6 +4,9 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <optional>
 
 #include "store/detail/fs.hpp"
 
@@ -22,34 +25,69 @@ long number_of(const std::string& s) {
   return std::stol(s);
 }
 
+// "out/", "out/." and "./out" all name the same DIR: absolute, lexically normal, no trailing '/'.
+util::Result<fs::path> normalise(const fs::path& dir_in) {
+  std::error_code ec;
+  fs::path dir = fs::absolute(dir_in, ec).lexically_normal();
+  if (ec) return fail(Errc::io, "output folder " + dir_in.string() + ": " + ec.message());
+  if (!dir.has_filename()) dir = dir.parent_path();  // "out/" -> "out"
+  if (!dir.has_filename()) {  // "/"
+    return fail(Errc::invalid_input, "output folder " + dir_in.string() +
+                                         ": names no folder of its own; give a new folder such as /srv/certs/example");
+  }
+  return dir;
+}
+
+// What is at `dir` (normalised): nothing (nullopt), or certpilot's symlink (its target). Anything
+// else is refused without touching it.
+util::Result<std::optional<fs::path>> inspect(const fs::path& dir) {
+  const std::string base = dir.filename().string();
+  struct stat st {};
+  if (::lstat(dir.c_str(), &st) != 0) {
+    if (errno == ENOENT) return std::optional<fs::path>();
+    return fail(Errc::io, "output folder " + dir.string() + ": cannot inspect it: " + std::strerror(errno) +
+                              "; fix the path or pick another --out");
+  }
+  std::error_code ec;
+  const fs::path target = S_ISLNK(st.st_mode) ? fs::read_symlink(dir, ec) : fs::path();
+  if (!S_ISLNK(st.st_mode) || ec || target.parent_path() != fs::path(base + ".versions")) {
+    const fs::path versions = dir.parent_path() / (base + ".versions");
+    return fail(Errc::invalid_input,
+                dir.string() + " already exists and was not written by certpilot (" +
+                    (S_ISDIR(st.st_mode) ? "a plain folder" : S_ISLNK(st.st_mode) ? "a foreign symlink" : "a file") +
+                    "); certpilot makes it a symlink to " + versions.string() +
+                    "/<n>/ so a new set replaces the old one atomically. Move it away (or pick another --out) "
+                    "and run again");
+  }
+  return std::optional<fs::path>(target);
+}
+
 }  // namespace
+
+util::Result<fs::path> check_output_dir(const fs::path& dir_in) {
+  auto dir = normalise(dir_in);
+  if (!dir) return dir;
+  if (auto r = inspect(*dir); !r) return fail(r.error());
+  return dir;
+}
 
 util::Result<void> write_output_dir(const fs::path& dir_in, const crypto::PrivateKey& key,
                                     const crypto::CertificateChain& chain, const std::vector<std::string>& names,
                                     const OutputDirOptions& options) {
-  fs::path dir = fs::absolute(dir_in).lexically_normal();
-  if (!dir.has_filename()) dir = dir.parent_path();  // "out/" -> "out"
+  auto normalised = normalise(dir_in);
+  if (!normalised) return fail(normalised.error());  // names dir_in already
+  const fs::path dir = *normalised;
   const std::string ctx = "writing " + dir.string();
   const std::string base = dir.filename().string();
   const fs::path versions = dir.parent_path() / (base + ".versions");
 
   if (auto r = verify_material(key, chain, names); !r) return fail(r.error().wrapped(ctx));
 
-  struct stat st {};
-  long current = -1;
-  if (::lstat(dir.c_str(), &st) == 0) {
-    std::error_code ec;
-    const fs::path target = S_ISLNK(st.st_mode) ? fs::read_symlink(dir, ec) : fs::path();
-    if (!S_ISLNK(st.st_mode) || ec || target.parent_path() != fs::path(base + ".versions")) {
-      return fail(Errc::invalid_input,
-                  ctx + ": " + dir.string() + " already exists and was not written by certpilot (" +
-                      (S_ISDIR(st.st_mode) ? "a plain folder" : S_ISLNK(st.st_mode) ? "a foreign symlink" : "a file") +
-                      "); certpilot makes it a symlink to " + versions.string() +
-                      "/<n>/ so a new set replaces the old one atomically. Move it away (or pick another --out) "
-                      "and run again");
-    }
-    current = number_of(target.filename().string());
-  }
+  // Checked again although callers call check_output_dir before obtaining the material: the
+  // folder may have changed meanwhile. The error names dir already: no ctx.
+  auto existing = inspect(dir);
+  if (!existing) return fail(existing.error());
+  const long current = *existing ? number_of((*existing)->filename().string()) : -1;
 
   if (auto r = detail::make_dirs(versions); !r) return fail(r.error().wrapped(ctx));
   CERTPILOT_TRY(auto lock, CertLock::acquire(versions / ".lock", dir.string(), LockWait::no_wait), ctx);

@@ -25,8 +25,18 @@ struct OutputDirOptions {
   FaultHook fault_hook;  // tests only; steps "version_written", "before_swap"
 };
 
+// Checks, without creating or changing anything, that write_output_dir could write `dir`: nothing
+// is there yet, or it is a symlink into DIR.versions/ that certpilot made. Call it before obtaining
+// a certificate, so a bad --out costs no issuance. Returns `dir` as write_output_dir uses it:
+// absolute, lexically normal, without a trailing '/' ("out/" and "out" are the same DIR).
+// Errors name the path, what is there and what to do: Errc::invalid_input for a foreign file,
+// folder or symlink at DIR or a path naming no folder ("/"); Errc::io when DIR cannot be inspected
+// (a parent is a file, a symlink loop). A missing parent is not an error. Thread-safe.
+util::Result<std::filesystem::path> check_output_dir(const std::filesystem::path& dir);
+
 // Verifies first (verify_material: the key matches the leaf, the leaf names exactly `names` when
-// not empty); on any error nothing is written. Errc::invalid_input for material or a foreign DIR,
+// not empty); on any error nothing is written. Repeats check_output_dir's check (same errors), since
+// DIR may have changed since. Errc::invalid_input for material or a foreign DIR,
 // Errc::conflict when another certpilot writes the same DIR, Errc::io for the file system.
 util::Result<void> write_output_dir(const std::filesystem::path& dir, const crypto::PrivateKey& key,
                                     const crypto::CertificateChain& chain, const std::vector<std::string>& names,

@@ -1,4 +1,6 @@
 // `certpilot issue`, revoke and account commands, end to end against the real Pebble.
+#include <sys/stat.h>
+
 #include <catch2/catch.hpp>
 
 #include "crypto/certificate.hpp"
@@ -24,6 +26,14 @@ std::vector<std::string> ca_args(const PebbleFixture& pebble, const fs::path& st
 std::vector<std::string> with(std::vector<std::string> a, const std::vector<std::string>& b) {
   a.insert(a.end(), b.begin(), b.end());
   return a;
+}
+
+// Orders Pebble has accepted so far (its log says "Added order ... to the db" for each).
+std::size_t orders_seen(const PebbleFixture& pebble) {
+  const auto log = read_file(fs::path(pebble.state_dir()) / "pebble.log");
+  std::size_t n = 0;
+  for (auto at = log.find("Added order"); at != std::string::npos; at = log.find("Added order", at + 1)) ++n;
+  return n;
 }
 
 }  // namespace
@@ -148,6 +158,53 @@ TEST_CASE("issue: bad input fails clearly and writes nothing", "[integration]") 
   }
   CHECK(read_file(tmp / "out" / "fullchain.pem") == before);
   CHECK(read_file(tmp / "out" / "key.pem") == before_key);
+}
+
+TEST_CASE("issue: --out is checked before any order, 'DIR/' on a new path works, folders 0700 under umask 000",
+          "[integration]") {
+  auto pebble = PebbleFixture::start(PebbleOptions::deterministic());
+  TempDir tmp;
+
+  // A trailing '/' on a path whose parent does not exist either, under the widest umask.
+  const mode_t saved = ::umask(0);
+  const auto r = run_command(issue_argv(*pebble, {"slash.example.test"}, (tmp / "x" / "newdir").string() + "/",
+                                        tmp / "state"));
+  ::umask(saved);
+  {
+    INFO(r.err);
+    REQUIRE(r.exit_code == 0);
+  }
+  CHECK(r.err.find("certificate issued") != std::string::npos);  // logged: its absence below means something
+  check_issued(*pebble, tmp / "x" / "newdir", {"slash.example.test"});
+  CHECK(fs::is_symlink(tmp / "x" / "newdir"));
+  CHECK(mode_of(tmp / "x") == 0700);
+  CHECK(mode_of(tmp / "x" / "newdir.versions") == 0700);
+  CHECK(mode_of(tmp / "state") == 0700);
+  const std::size_t orders = orders_seen(*pebble);
+  CHECK(orders >= 1);
+
+  // Something certpilot did not write at --out: refused before the account or any order.
+  const auto refused = [&](const fs::path& out, const std::string& what) {
+    auto argv = issue_argv(*pebble, {"early.example.test"}, out, tmp / "state");
+    auto res = run_command(argv);
+    INFO(describe(argv, res));
+    CHECK(res.exit_code == 2);  // invalid_input, as write_output_dir reported it after issuance before
+    CHECK(res.err.find("certificate issued") == std::string::npos);
+    CHECK(res.err.find(out.string() + " already exists and was not written by certpilot (" + what + ")") !=
+          std::string::npos);
+    CHECK(orders_seen(*pebble) == orders);
+    CHECK_FALSE(fs::exists(fs::path(out.string() + ".versions")));
+  };
+  write_file(tmp / "f", "keep\n");
+  refused(tmp / "f", "a file");
+  CHECK(read_file(tmp / "f") == "keep\n");
+  fs::create_directory(tmp / "plain");
+  write_file(tmp / "plain" / "cert.pem", "theirs\n");
+  refused(tmp / "plain", "a plain folder");
+  CHECK(read_file(tmp / "plain" / "cert.pem") == "theirs\n");
+  fs::create_symlink("loop", tmp / "loop");
+  refused(tmp / "loop", "a foreign symlink");
+  CHECK(fs::is_symlink(tmp / "loop"));
 }
 
 TEST_CASE("issue: Pebble rejecting half of all nonces still issues", "[integration]") {

@@ -106,3 +106,93 @@ TEST_CASE("output dir: a crash before the swap keeps the old set, the next run c
     CHECK(e.path().extension() != ".tmp");
   }
 }
+
+TEST_CASE("output dir: a trailing '/' on a new path names the same DIR", "[store][out]") {
+  test::TempDir tmp;
+  const fs::path out = tmp / "new";
+  auto checked = check_output_dir(out.string() + "/");
+  REQUIRE(checked.has_value());
+  CHECK(*checked == out);
+  CHECK_FALSE(fs::exists(out));  // the check creates nothing
+  CHECK(check_output_dir(out.string() + "/.").value() == out);
+
+  const auto m = make_material({"a.example.test"});
+  REQUIRE(write_output_dir(out.string() + "/", m.key, m.chain, {"a.example.test"}).has_value());
+  CHECK(fs::is_symlink(out));
+  CHECK(test::read_file(out / "cert.pem") == m.chain.leaf_pem());
+  // certpilot's own DIR passes the check, with or without the '/'.
+  CHECK(check_output_dir(out).value() == out);
+  CHECK(check_output_dir(out.string() + "/").value() == out);
+}
+
+TEST_CASE("output dir: the early check refuses what write_output_dir would refuse, and touches nothing",
+          "[store][out]") {
+  test::TempDir tmp;
+  const fs::path out = tmp / "out";
+  std::string what;
+  SECTION("a file") {
+    test::write_file(out, "keep\n");
+    what = "(a file)";
+  }
+  SECTION("a plain folder") {
+    fs::create_directory(out);
+    test::write_file(out / "cert.pem", "keep\n");
+    what = "(a plain folder)";
+  }
+  SECTION("a symlink to itself") {
+    fs::create_symlink("out", out);
+    what = "(a foreign symlink)";
+  }
+  SECTION("a symlink elsewhere") {
+    fs::create_directory(tmp / "elsewhere");
+    fs::create_symlink(tmp / "elsewhere", out);
+    what = "(a foreign symlink)";
+  }
+  for (const std::string& arg : {out.string(), out.string() + "/"}) {
+    auto r = check_output_dir(arg);
+    REQUIRE_FALSE(r.has_value());
+    CHECK(r.error().code == util::Errc::invalid_input);
+    // The path, what is there and the fix, each once.
+    CHECK(r.error().message.rfind(out.string() + " already exists and was not written by certpilot " + what, 0) == 0);
+    CHECK(r.error().message.find("Move it away (or pick another --out)") != std::string::npos);
+  }
+  // write_output_dir refuses the same way, without repeating the path as context.
+  const auto m = make_material({"a.example.test"});
+  auto w = write_output_dir(out, m.key, m.chain, {"a.example.test"});
+  REQUIRE_FALSE(w.has_value());
+  CHECK(w.error().code == util::Errc::invalid_input);
+  CHECK(w.error().message.rfind(out.string() + " already exists", 0) == 0);
+  CHECK_FALSE(fs::exists(tmp / "out.versions"));
+  if (what == "(a file)") CHECK(test::read_file(out) == "keep\n");
+  if (what == "(a plain folder)") CHECK(test::read_file(out / "cert.pem") == "keep\n");
+}
+
+TEST_CASE("output dir: paths that cannot be a DIR", "[store][out]") {
+  test::TempDir tmp;
+  auto root = check_output_dir("/");
+  REQUIRE_FALSE(root.has_value());
+  CHECK(root.error().code == util::Errc::invalid_input);
+  CHECK(root.error().message.find("output folder /: names no folder") != std::string::npos);
+
+  test::write_file(tmp / "file", "keep\n");
+  auto under_file = check_output_dir(tmp / "file" / "out");
+  REQUIRE_FALSE(under_file.has_value());
+  CHECK(under_file.error().code == util::Errc::io);
+  CHECK(under_file.error().message.find((tmp / "file" / "out").string()) != std::string::npos);
+  CHECK(test::read_file(tmp / "file") == "keep\n");
+
+  // A missing parent is fine: issue creates it.
+  CHECK(check_output_dir(tmp / "a" / "b" / "out").has_value());
+  CHECK_FALSE(fs::exists(tmp / "a"));
+}
+
+TEST_CASE("output dir: a failure while writing names DIR once", "[store][out]") {
+  test::TempDir tmp;
+  const fs::path out = tmp / "out";
+  const auto m = make_material({"a.example.test"});
+  OutputDirOptions o;
+  o.fault_hook = [](std::string_view) -> util::Result<void> { return util::fail(util::Errc::io, "disk full"); };
+  auto r = write_output_dir(out, m.key, m.chain, {"a.example.test"}, o);
+  REQUIRE_FALSE(r.has_value());
+  CHECK(r.error().message == "writing " + out.string() + ": disk full");
+}
