@@ -5,15 +5,20 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
+
+#include "tls/detail/batch.hpp"
 
 namespace certpilot::tls::detail {
 
 namespace {
 const util::Logger kLog("tls");
 constexpr int kMaxEvents = 256;
-constexpr int kMaxAcceptsPerWake = 64;  // fairness between accepting and serving
+// Accepting is cheap (the handshake waits for its turn in the loop, see batch.hpp); the cap only
+// keeps a flood of connections from starving the rest of one batch.
+constexpr int kMaxAcceptsPerWake = 64;
 // Stable addresses for the epoll cookies of the non-connection descriptors.
 char g_wake_tag;
 }  // namespace
@@ -236,29 +241,49 @@ int Worker::next_timeout_ms() const {
   return static_cast<int>(std::clamp<long long>(ms, 0, 1000));
 }
 
+bool Worker::is_new_handshake(const Connection& c) {
+  return c.phase == Phase::handshake && c.ssl && SSL_get_state(c.ssl.get()) == TLS_ST_BEFORE;
+}
+
 void Worker::run() {
   epoll_event events[kMaxEvents];
+  std::vector<std::size_t> held;
+  held.reserve(kMaxEvents);
+  bool handshakes_waiting = false;
   now_ = Clock::now();
   next_rotation_ = now_ + shared_.ticket_rotation;
   while (!stop_.load()) {
-    const int n = ::epoll_wait(epoll_fd_, events, kMaxEvents, next_timeout_ms());
+    const int n = ::epoll_wait(epoll_fd_, events, kMaxEvents, handshakes_waiting ? 0 : next_timeout_ms());
     now_ = Clock::now();
-    for (int i = 0; i < n; ++i) {
+    auto endpoint_of = [&](std::size_t i) -> Endpoint* {
+      void* tag = events[i].data.ptr;
+      if (tag == &g_wake_tag || (tag >= static_cast<void*>(listen_fds_.data()) &&
+                                 tag < static_cast<void*>(listen_fds_.data() + listen_fds_.size()))) {
+        return nullptr;
+      }
+      return static_cast<Endpoint*>(tag);
+    };
+    auto is_new = [&](std::size_t i) {
+      const Endpoint* ep = endpoint_of(i);
+      return ep != nullptr && is_new_handshake(*ep->conn);
+    };
+    auto serve = [&](std::size_t i) {
       void* tag = events[i].data.ptr;
       if (tag == &g_wake_tag) {
-        continue;
+        return;
       }
-      if (tag >= static_cast<void*>(listen_fds_.data()) &&
-          tag < static_cast<void*>(listen_fds_.data() + listen_fds_.size())) {
+      Endpoint* ep = endpoint_of(i);
+      if (ep == nullptr) {
         accept_all(*static_cast<int*>(tag));
-        continue;
+        return;
       }
-      auto* ep = static_cast<Endpoint*>(tag);
       Connection* c = ep->conn;
       if (c->phase != Phase::closed) {
         on_event(*c, ep == &c->backend, events[i].events);
       }
-    }
+    };
+    handshakes_waiting =
+        serve_batch(static_cast<std::size_t>(std::max(n, 0)), kNewHandshakesPerWake, is_new, serve, held);
     graveyard_.clear();
     expire();
     graveyard_.clear();

@@ -131,6 +131,8 @@ class Worker {
   void close(Connection* c, util::LogLevel level, std::string_view why, std::string_view detail = {});
 
  private:
+  // A connection whose ClientHello has not been looked at yet: answering it is the expensive step.
+  static bool is_new_handshake(const Connection& c);
   void accept_all(int listen_fd);
   void expire();
   int next_timeout_ms() const;
