@@ -4,7 +4,10 @@
 #include <set>
 #include <sstream>
 
+#include "agent/config_settings.hpp"
 #include "agent/config_toml.hpp"
+#include "dns/factory.hpp"
+#include "dns/provider_options.hpp"
 #include "store/store.hpp"
 #include "util/domain_name.hpp"
 #include "util/strings.hpp"
@@ -121,6 +124,17 @@ void parse_dns(TomlReader& r, const toml::table& root, Config& cfg) {
         }
       } else {
         r.issue(o, where + " options must be a table of strings, e.g. options = { server = \"127.0.0.1:53\" }");
+      }
+    }
+    if (const auto* keys = dns::provider_option_keys(s.provider)) {
+      // Unknown keys now, not at the first renewal: a typo (tsig_secret_fil) or a secret written
+      // inline (api_key) would otherwise pass check-config and a SIGHUP, then fail every order.
+      const toml::node* o = t->get("options");
+      for (const auto& [okey, oval] : dns_settings_of(s).options) {
+        if (auto k = dns::check_option_keys(s.provider, {{okey, oval}}, *keys); !k) {
+          r.issue(o, where + " options: " + k.error().message +
+                         "; secrets go in a file or variable named by the *-file or *-env option");
+        }
       }
     }
     if (auto v = r.get_string_array(*t, "resolvers", where)) {

@@ -11,6 +11,15 @@ namespace certpilot::dns {
 
 std::vector<std::string> provider_names() { return {"challtestsrv", "cloudflare", "exec", "pdns", "rfc2136"}; }
 
+const std::vector<std::string>* provider_option_keys(const std::string& name) {
+  if (name == "exec") return &kExecOptions;
+  if (name == "challtestsrv") return &kChalltestsrvOptions;
+  if (name == "rfc2136") return &kRfc2136Options;
+  if (name == "pdns") return &kPdnsOptions;
+  if (name == "cloudflare") return &kCloudflareOptions;
+  return nullptr;
+}
+
 Result<ProviderPtr> make_provider(const std::string& name, const std::map<std::string, std::string>& options,
                                   const SecretReader& secrets) {
   if (name == "exec") return ExecProvider::create(options);

@@ -11,6 +11,9 @@
 namespace certpilot::dns {
 
 std::vector<std::string> provider_names();
+// The option keys provider `name` accepts; nullptr for an unknown provider. For checks that must not
+// build the provider (a config check reads no secrets and opens nothing).
+const std::vector<std::string>* provider_option_keys(const std::string& name);
 // `secrets` reads the files and variables that secret options (`*-file`, `*-env`) name.
 Result<ProviderPtr> make_provider(const std::string& name, const std::map<std::string, std::string>& options,
                                   const SecretReader& secrets);

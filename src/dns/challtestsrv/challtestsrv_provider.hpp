@@ -5,11 +5,15 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "dns/provider.hpp"
 #include "http/client.hpp"
 
 namespace certpilot::dns {
+
+// The options ChalltestsrvProvider::create accepts (config checks use them too).
+inline const std::vector<std::string> kChalltestsrvOptions{"url"};
 
 class ChalltestsrvProvider final : public Provider {
  public:

@@ -174,7 +174,7 @@ Result<void> CloudflareProvider::cleanup(const TxtRecord& record) {
 }
 
 Result<ProviderPtr> make_cloudflare_provider(const ProviderOptions& opts, const SecretReader& secrets) {
-  if (auto k = check_option_keys("cloudflare", opts, {"api-url", "api-token-file", "api-token-env", "zone-id", "ca-bundle", "timeout"});
+  if (auto k = check_option_keys("cloudflare", opts, kCloudflareOptions);
       !k) {
     return fail(k.error());
   }

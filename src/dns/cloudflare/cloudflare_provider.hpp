@@ -14,6 +14,7 @@
 #include <chrono>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "dns/provider.hpp"
 #include "dns/provider_options.hpp"
@@ -57,6 +58,9 @@ class CloudflareProvider final : public Provider {
   std::unique_ptr<http::HttpClient> http_;
 };
 
+// The options make_cloudflare_provider accepts (config checks use them too).
+inline const std::vector<std::string> kCloudflareOptions{"api-url", "api-token-file", "api-token-env", "zone-id",
+                                                         "ca-bundle", "timeout"};
 Result<ProviderPtr> make_cloudflare_provider(const ProviderOptions& opts, const SecretReader& secrets);
 
 }  // namespace certpilot::dns

@@ -7,6 +7,7 @@
 #include <chrono>
 #include <map>
 #include <string>
+#include <vector>
 
 #include "dns/provider.hpp"
 
@@ -16,6 +17,9 @@ struct ExecConfig {
   std::string program;
   std::chrono::seconds timeout{120};
 };
+
+// The options ExecProvider::create accepts (config checks use them too).
+inline const std::vector<std::string> kExecOptions{"program", "timeout"};
 
 class ExecProvider final : public Provider {
  public:

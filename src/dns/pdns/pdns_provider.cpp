@@ -179,7 +179,7 @@ Result<void> PdnsProvider::present(const TxtRecord& record) { return change(reco
 Result<void> PdnsProvider::cleanup(const TxtRecord& record) { return change(record, false); }
 
 Result<ProviderPtr> make_pdns_provider(const ProviderOptions& opts, const SecretReader& secrets) {
-  if (auto k = check_option_keys("pdns", opts, {"api-url", "server-id", "api-key-file", "api-key-env", "zone", "ca-bundle", "timeout"});
+  if (auto k = check_option_keys("pdns", opts, kPdnsOptions);
       !k) {
     return fail(k.error());
   }

@@ -18,6 +18,7 @@
 #include <chrono>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "dns/provider.hpp"
 #include "dns/provider_options.hpp"
@@ -56,6 +57,9 @@ class PdnsProvider final : public Provider {
   std::unique_ptr<http::HttpClient> http_;
 };
 
+// The options make_pdns_provider accepts (config checks use them too).
+inline const std::vector<std::string> kPdnsOptions{"api-url", "server-id", "api-key-file", "api-key-env", "zone",
+                                                   "ca-bundle", "timeout"};
 Result<ProviderPtr> make_pdns_provider(const ProviderOptions& opts, const SecretReader& secrets);
 
 // PowerDNS writes TXT content in zone-file form ("\"a\" \"b\""): the joined value, or nullopt.

@@ -177,10 +177,7 @@ Result<void> Rfc2136Provider::present(const TxtRecord& record) { return update(r
 Result<void> Rfc2136Provider::cleanup(const TxtRecord& record) { return update(record, false, "delete"); }
 
 Result<ProviderPtr> make_rfc2136_provider(const ProviderOptions& opts, const SecretReader& secrets) {
-  if (auto k = check_option_keys("rfc2136", opts,
-                                 {"server", "port", "resolvers", "tsig-key-name", "tsig-algorithm", "tsig-secret-file",
-                                  "tsig-secret-env", "timeout"});
-      !k) {
+  if (auto k = check_option_keys("rfc2136", opts, kRfc2136Options); !k) {
     return fail(k.error());
   }
   Rfc2136Config c;

@@ -55,6 +55,9 @@ class Rfc2136Provider final : public Provider {
 };
 
 // Builds the provider from --dns-opt pairs (keys above), reading the secret file or variable.
+// The options make_rfc2136_provider accepts (config checks use them too).
+inline const std::vector<std::string> kRfc2136Options{"server", "port", "resolvers", "tsig-key-name", "tsig-algorithm",
+                                                      "tsig-secret-file", "tsig-secret-env", "timeout"};
 Result<ProviderPtr> make_rfc2136_provider(const ProviderOptions& opts, const SecretReader& secrets);
 
 // Parses a BIND key clause (`key "name" { algorithm hmac-sha256; secret "base64"; };`); nullopt
