@@ -1,5 +1,7 @@
 #include <catch2/catch.hpp>
 
+#include <algorithm>
+
 #include "agent/config.hpp"
 #include "support/temp_dir.hpp"
 
@@ -199,9 +201,26 @@ default_certificate = "nope"
 TEST_CASE("config: secrets in dns options never appear in messages", "[agent][config]") {
   const auto issues = issues_of(kMinimalCa + "[dns.x]\nprovider = \"pdns\"\noptions = { api_key = 12345678, "
                                              "token = \"s3cr3t-value\" }\nbogus = \"s3cr3t-value\"\n");
-  REQUIRE(issues.size() == 2);
+  REQUIRE(issues.size() == 3);
   for (const auto& i : issues) CHECK(i.find("s3cr3t") == std::string::npos);
-  CHECK(issues[0].find("options.api_key must be a string") != std::string::npos);
+  const auto any = [&](const std::string& text) {
+    return std::any_of(issues.begin(), issues.end(), [&](const std::string& i) { return i.find(text) != std::string::npos; });
+  };
+  CHECK(any("options.api_key must be a string"));
+  CHECK(any("pdns: unknown option \"token\""));
+}
+
+TEST_CASE("config: dns option keys are checked against the provider, in either spelling", "[agent][config]") {
+  const auto typo = issues_of(kMinimalCa + "[dns.x]\nprovider = \"rfc2136\"\noptions = { server = \"127.0.0.1\", "
+                                           "tsig_key_name = \"k\", tsig_secret_fil = \"/etc/k\" }\n");
+  REQUIRE(typo.size() == 1);
+  CHECK(typo[0].find("rfc2136: unknown option \"tsig-secret-fil\"") != std::string::npos);
+  CHECK(typo[0].find("tsig-secret-file") != std::string::npos);  // the known keys are listed
+  CHECK(issues_of(kMinimalCa + "[dns.x]\nprovider = \"rfc2136\"\noptions = { server = \"127.0.0.1\", "
+                               "tsig_key_name = \"k\", tsig-secret-file = \"/etc/k\" }\n")
+            .empty());
+  CHECK(issues_of(kMinimalCa + "[dns.x]\nprovider = \"exec\"\noptions = { program = \"/bin/true\", retries = \"3\" }\n")
+            .size() == 1);
 }
 
 TEST_CASE("config: load_config reads a file and lists errors as details", "[agent][config]") {
