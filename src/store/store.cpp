@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "store/detail/fs.hpp"
+#include "util/dirs.hpp"
 #include "util/log.hpp"
 
 namespace certpilot::store {
@@ -61,7 +62,10 @@ Result<Store> Store::open(StoreOptions options) {
   if (options.root.empty()) return fail(Errc::invalid_input, "store: no storage folder configured");
   if (options.archive_keep < 0) return fail(Errc::invalid_input, "store: archive_keep must be 0 or more");
   options.root = fs::absolute(options.root);
-  for (const char* sub : {"", "certificates", "accounts", "locks"}) {
+  // The root may be the operator's own folder (--state ~/certs): created 0700 if missing, never
+  // chmod'ed if it exists. What certpilot keeps in it lives in folders it owns, forced to 0700.
+  if (auto r = util::make_missing_dirs(options.root, 0700); !r) return fail(r.error().wrapped("opening store"));
+  for (const char* sub : {"certificates", "accounts", "locks"}) {
     if (auto r = detail::make_dirs(options.root / sub); !r) return fail(r.error().wrapped("opening store"));
   }
   Store store(std::move(options));

@@ -52,6 +52,15 @@ util::Unexpected crash(std::string_view step) {
 
 }  // namespace
 
+TEST_CASE("store: an existing storage folder keeps its mode; what certpilot creates in it is 0700", "[store]") {
+  test::TempDir tmp;
+  fs::create_directories(tmp / "home");
+  ::chmod((tmp / "home").c_str(), 0755);  // e.g. --state ~ : the operator's folder, not ours to chmod
+  REQUIRE(Store::open({tmp / "home", 5, {}}).has_value());
+  CHECK(mode_of(tmp / "home") == 0755);
+  for (const char* sub : {"certificates", "accounts", "locks"}) CHECK(mode_of(tmp / "home" / sub) == 0700);
+}
+
 TEST_CASE("store: open creates the layout with 0700 folders", "[store]") {
   test::TempDir tmp;
   auto store = Store::open({tmp / "state", 5, {}});
