@@ -68,23 +68,13 @@ done
 ((parallel >= 1 && parallel <= 64)) || bench_die "--parallel must be 1..64"
 ((timeout_s >= 10)) || bench_die "--timeout must be >= 10"
 
-find_certpilot() {
-  local c best="" best_t=0 t
-  for c in "$repo"/build-bench/src/cli/certpilot "$repo"/build/src/cli/certpilot "$repo"/build-*/src/cli/certpilot; do
-    [[ -x "$c" ]] || continue
-    t=$(stat -c %Y "$c")
-    if ((t > best_t)); then best="$c"; best_t=$t; fi
-  done
-  printf '%s' "$best"
-}
-
 # ---------------------------------------------------------------------------------------------
 if [[ "${CERTPILOT_BENCH_NETNS:-}" != 1 ]]; then
   ((EUID == 0)) || bench_die "needs root (unshare --net)"
   for tool in lego pebble pebble-challtestsrv openssl curl jq python3 unshare ip timeout; do
     command -v "$tool" >/dev/null || bench_die "'$tool' not found (bench/issue.sh installs lego)"
   done
-  [[ -n "$certpilot" ]] || certpilot="$(find_certpilot)"
+  [[ -n "$certpilot" ]] || certpilot="$(bench_find_certpilot "$repo")"
   [[ -n "$certpilot" && -x "$certpilot" ]] || bench_die "no certpilot binary; build it or pass --certpilot PATH"
   certpilot="$(cd "$(dirname "$certpilot")" && pwd)/$(basename "$certpilot")"
   export CERTPILOT="$certpilot" CERTPILOT_BENCH_NETNS=1

@@ -64,20 +64,6 @@ if ! [[ "$names_n" =~ ^[0-9]+$ ]] || ((names_n < 2 || names_n > 100)); then benc
 if ! [[ "$lego_interval" =~ ^[0-9]+$ ]] || ((lego_interval > 10)); then bench_die "--lego-interval must be 0..10"; fi
 if ! [[ "$per_run_timeout" =~ ^[0-9]+$ ]] || ((per_run_timeout < 5)); then bench_die "--timeout must be >= 5 seconds"; fi
 
-find_certpilot() {
-  local c best="" best_t=0 t
-  if [[ -x "$repo/build-bench/src/cli/certpilot" ]]; then
-    printf '%s' "$repo/build-bench/src/cli/certpilot"
-    return
-  fi
-  for c in "$repo"/build/src/cli/certpilot "$repo"/build-*/src/cli/certpilot; do
-    [[ -x "$c" ]] || continue
-    t=$(stat -c %Y "$c")
-    if ((t > best_t)); then best="$c"; best_t=$t; fi
-  done
-  printf '%s' "$best"
-}
-
 # ---------------------------------------------------------------------------------------------
 # Outside the namespace: tools (apt-get needs the network), then re-exec isolated.
 if [[ "${CERTPILOT_BENCH_NETNS:-}" != 1 ]]; then
@@ -91,7 +77,7 @@ if [[ "${CERTPILOT_BENCH_NETNS:-}" != 1 ]]; then
   for tool in lego pebble named tsig-keygen dig openssl curl jq python3 unshare ip timeout /usr/bin/time; do
     command -v "$tool" >/dev/null || bench_die "'$tool' not found"
   done
-  [[ -n "$certpilot" ]] || certpilot="$(find_certpilot)"
+  [[ -n "$certpilot" ]] || certpilot="$(bench_find_certpilot "$repo")"
   [[ -n "$certpilot" && -x "$certpilot" ]] ||
     bench_die "no certpilot binary; build it (ninja -C build-bench certpilot) or pass --certpilot PATH"
   certpilot="$(cd "$(dirname "$certpilot")" && pwd)/$(basename "$certpilot")"

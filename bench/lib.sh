@@ -156,3 +156,14 @@ bench_wait_until() {
     sleep "$interval"
   done
 }
+
+# The newest certpilot binary among REPO's build folders (build-bench/, build/, build-*/), or "".
+bench_find_certpilot() {
+  local c best="" best_t=0 t
+  for c in "$1"/build-bench/src/cli/certpilot "$1"/build/src/cli/certpilot "$1"/build-*/src/cli/certpilot; do
+    [[ -x "$c" ]] || continue
+    t=$(stat -c %Y "$c")
+    if ((t > best_t)); then best="$c"; best_t=$t; fi
+  done
+  printf '%s' "$best"
+}
