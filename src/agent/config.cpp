@@ -277,11 +277,18 @@ util::Result<Config> load_config(const std::filesystem::path& path) {
   }
   std::ostringstream ss;
   ss << in.rdbuf();
-  auto check = check_config_text(ss.str(), path.string());
-  if (check.config) return std::move(*check.config);
-  util::Error err(util::Errc::invalid_input, "config " + path.string() + ": " + std::to_string(check.issues.size()) +
+  return parse_config(ss.str(), path.string());
+}
+
+util::Result<Config> parse_config(std::string_view text, const std::string& path) {
+  auto check = check_config_text(text, path);
+  if (check.config) {
+    check.config->text = std::string(text);
+    return std::move(*check.config);
+  }
+  util::Error err(util::Errc::invalid_input, "config " + path + ": " + std::to_string(check.issues.size()) +
                                                  (check.issues.size() == 1 ? " error" : " errors"));
-  for (const auto& issue : check.issues) err.details.push_back(format_issue(path.string(), issue));
+  for (const auto& issue : check.issues) err.details.push_back(format_issue(path, issue));
   return util::fail(std::move(err));
 }
 

@@ -75,6 +75,7 @@ struct ListenerConfig {
 
 struct Config {
   std::string path;  // the file it came from
+  std::string text;  // the TOML it was parsed from: the daemon hands this exact config to its job processes
   CaConfig ca;
   StorageConfig storage;
   std::map<std::string, DnsSetup> dns;
@@ -105,5 +106,7 @@ std::string format_issue(std::string_view file_name, const ConfigIssue& issue);
 // Reads and checks a file. On issues: Errc::invalid_input, message "config <file>: N error(s)",
 // one Error::details line per issue (format_issue); on a read failure, Errc::io naming the file.
 util::Result<Config> load_config(const std::filesystem::path& path);
+// The same from text already read (path for messages only).
+util::Result<Config> parse_config(std::string_view text, const std::string& path);
 
 }  // namespace certpilot::agent

@@ -246,7 +246,13 @@ class Scheduler {
       env.config = config.get();
       env.store = &store_;
       env.on_issued = options_.on_issued;
-      const RenewResult result = renew_one(*cert, env);
+      RenewResult result;
+      if (options_.job_command) {
+        result = renew_in_child(*options_.job_command, *config, *cert);
+        if (result.status == RenewStatus::issued && options_.on_issued) options_.on_issued(name);
+      } else {
+        result = renew_one(*cert, env);
+      }
       lock.lock();
       in_flight_.erase(name);
       budget_.job_ended();

@@ -3,6 +3,7 @@
 #include "agent/daemon.hpp"
 #include "cli/command.hpp"
 #include "cli/common.hpp"
+#include "util/log.hpp"
 
 namespace certpilot::cli {
 namespace {
@@ -14,6 +15,11 @@ std::function<int()> setup(CLI::App& app) {
   return [config] {
     agent::DaemonOptions options;
     options.config_path = *config;
+    // Renewals run in `certpilot renew-job` children of this same binary, logging as we do.
+    agent::JobCommand job;
+    job.argv_prefix = {"/proc/self/exe", "--log-level", std::string(util::to_string(util::logging_config().level))};
+    if (util::logging_config().json) job.argv_prefix.emplace_back("--log-json");
+    options.job_command = std::move(job);
     auto r = agent::run_daemon(options);
     if (!r) return report_error("run", r.error());
     return static_cast<int>(kExitOk);

@@ -61,6 +61,18 @@ std::string timestamp() {
 }  // namespace
 
 void configure_logging(const LogConfig& config) { g_config = config; }
+const LogConfig& logging_config() { return g_config; }
+
+std::string_view to_string(LogLevel level) {
+  switch (level) {
+    case LogLevel::debug: return "debug";
+    case LogLevel::info: return "info";
+    case LogLevel::warn: return "warn";
+    case LogLevel::error: return "error";
+    case LogLevel::off: return "off";
+  }
+  return "info";
+}
 
 LogLevel parse_log_level(std::string_view name, bool* ok) {
   *ok = true;

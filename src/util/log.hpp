@@ -30,6 +30,8 @@ struct LogConfig {
 
 // Process-wide settings; set once at start-up by cli/, before threads exist.
 void configure_logging(const LogConfig& config);
+const LogConfig& logging_config();
+std::string_view to_string(LogLevel level);  // the name parse_log_level accepts
 LogLevel parse_log_level(std::string_view name, bool* ok);
 // Replaces the output (tests, or a daemon that forwards lines); nullptr restores stderr.
 void set_log_sink(std::function<void(std::string_view line)> sink);

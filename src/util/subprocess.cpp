@@ -53,7 +53,7 @@ Result<ProcessResult> run_process(const ProcessOptions& options) {
   posix_spawn_file_actions_init(&actions);
   posix_spawn_file_actions_adddup2(&actions, in.fd[0], 0);
   posix_spawn_file_actions_adddup2(&actions, out.fd[1], 1);
-  posix_spawn_file_actions_adddup2(&actions, err.fd[1], 2);
+  if (!options.inherit_stderr) posix_spawn_file_actions_adddup2(&actions, err.fd[1], 2);
   posix_spawnattr_t attr;
   posix_spawnattr_init(&attr);
   // Own process group, so a timeout kills the hook's children too; default signal handling.
@@ -87,6 +87,7 @@ Result<ProcessResult> run_process(const ProcessOptions& options) {
   in.close_end(0);
   out.close_end(1);
   err.close_end(1);
+  if (options.inherit_stderr) err.close_end(0);
 
   // A program that exits without reading its stdin must not kill us with SIGPIPE: block it in
   // this thread while we write, and swallow one that became pending (EPIPE is handled below).
@@ -111,13 +112,15 @@ Result<ProcessResult> run_process(const ProcessOptions& options) {
   const auto deadline = std::chrono::steady_clock::now() + options.timeout;
   bool term_sent = false;
   auto kill_deadline = deadline;
-  // Past the deadline: SIGTERM to the process group, then SIGKILL 2 s later. True once killed.
+  // Past the deadline (or asked to stop): SIGTERM to the process group, then SIGKILL 2 s later
+  // (stop_grace when asked to stop). True once killed.
   const auto enforce_deadline = [&](std::chrono::steady_clock::time_point now) {
-    if (!term_sent && now >= deadline) {
-      result.timed_out = true;
+    const bool stop = !term_sent && now < deadline && options.should_stop && options.should_stop();
+    if (!term_sent && (now >= deadline || stop)) {
+      (stop ? result.stopped : result.timed_out) = true;
       ::kill(-pid, SIGTERM);
       term_sent = true;
-      kill_deadline = now + std::chrono::seconds(2);
+      kill_deadline = now + (stop ? options.stop_grace : std::chrono::milliseconds(std::chrono::seconds(2)));
     } else if (term_sent && now >= kill_deadline) {
       ::kill(-pid, SIGKILL);
       return true;
@@ -135,7 +138,8 @@ Result<ProcessResult> run_process(const ProcessOptions& options) {
     const auto now = std::chrono::steady_clock::now();
     if (enforce_deadline(now)) break;
     const auto wait_until = term_sent ? kill_deadline : deadline;
-    const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(wait_until - now).count();
+    auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(wait_until - now).count();
+    if (options.should_stop && !term_sent) ms = std::min<long long>(ms, 100);
     const int pr = ::poll(fds, static_cast<nfds_t>(n), static_cast<int>(std::max<long long>(ms, 0) + 1));
     if (pr < 0 && errno != EINTR) break;
     auto drain = [&](int idx, Pipe& p, std::string& sink) {

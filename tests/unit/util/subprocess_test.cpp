@@ -179,3 +179,29 @@ TEST_CASE("run_process fails with invalid_input when the program cannot be start
     CHECK_THAT(r.error().message, Catch::Contains("no program"));
   }
 }
+
+TEST_CASE("run_process: should_stop sends SIGTERM and lets the child clean up before it exits", "[util][subprocess]") {
+  ProcessOptions o;
+  // The child announces itself, then waits; on SIGTERM it "cleans up" and exits 3.
+  o.argv = {"sh", "-c", "trap 'echo cleaned; exit 3' TERM; echo started; while :; do sleep 0.05; done"};
+  o.timeout = std::chrono::seconds(60);
+  int polls = 0;
+  o.should_stop = [&] { return ++polls > 3; };
+  auto r = util::run_process(o);
+  REQUIRE(r);
+  CHECK(r->stopped);
+  CHECK_FALSE(r->timed_out);
+  CHECK(r->exit_code == 3);
+  CHECK(r->out == "started\ncleaned\n");
+}
+
+TEST_CASE("run_process: inherit_stderr leaves the child's stderr ours; stdout is still captured", "[util][subprocess]") {
+  ProcessOptions o;
+  o.argv = {"sh", "-c", "echo to-stdout; echo to-stderr >&2"};
+  o.inherit_stderr = true;
+  auto r = util::run_process(o);
+  REQUIRE(r);
+  CHECK(r->exit_code == 0);
+  CHECK(r->out == "to-stdout\n");
+  CHECK(r->err.empty());
+}
