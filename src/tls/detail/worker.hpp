@@ -94,7 +94,6 @@ struct Connection {
   Block write_block = Block::none;
   bool backend_write_blocked = false;
   SocketAddress peer;
-  SocketAddress local;
   // Timer list links: every live connection is in exactly one list, ordered by deadline.
   Connection* prev = nullptr;
   Connection* next = nullptr;
