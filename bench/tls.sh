@@ -55,16 +55,6 @@ for v in "$runs" "$duration" "$idle" "$quiet_wait"; do
 done
 ((runs >= 1 && duration >= 1)) || bench_die "--runs and --duration must be >= 1"
 
-find_certpilot() {
-  local c best="" best_t=0 t
-  for c in "$repo"/build-bench/src/cli/certpilot "$repo"/build/src/cli/certpilot "$repo"/build-*/src/cli/certpilot; do
-    [[ -x "$c" ]] || continue
-    t=$(stat -c %Y "$c")
-    if ((t > best_t)); then best="$c"; best_t=$t; fi
-  done
-  printf '%s' "$best"
-}
-
 # ---------------------------------------------------------------------------------------------
 # Outside the namespace: check the tools, then re-exec isolated.
 if [[ "${CERTPILOT_BENCH_NETNS:-}" != 1 ]]; then
@@ -72,7 +62,7 @@ if [[ "${CERTPILOT_BENCH_NETNS:-}" != 1 ]]; then
   for tool in nginx wrk python3 openssl taskset unshare ip bc; do
     command -v "$tool" >/dev/null || bench_die "'$tool' not found (apt-get install nginx-light wrk python3 bc)"
   done
-  [[ -n "$certpilot" ]] || certpilot="$(find_certpilot)"
+  [[ -n "$certpilot" ]] || certpilot="$(bench_find_certpilot "$repo")"
   [[ -n "$certpilot" && -x "$certpilot" ]] || bench_die "no certpilot binary; build it or pass --certpilot PATH"
   certpilot="$(cd "$(dirname "$certpilot")" && pwd)/$(basename "$certpilot")"
   export CERTPILOT="$certpilot" CERTPILOT_BENCH_NETNS=1
