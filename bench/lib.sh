@@ -142,6 +142,14 @@ bench_proc_cpu_ticks() {
   awk '{ print $12 + $13 }' <<<"$f"
 }
 
+# utime+stime of PID and of its children it has waited for (cutime+cstime), ticks: a daemon whose
+# work runs in short-lived child processes.
+bench_proc_tree_cpu_ticks() {
+  local f
+  f=$(sed 's/^.*) //' "/proc/$1/stat" 2>/dev/null) || { echo nan; return 1; }
+  awk '{ print $12 + $13 + $14 + $15 }' <<<"$f"
+}
+
 bench_proc_status_kib() {
   awk -v k="$2:" '$1 == k { print $2; found = 1 } END { if (!found) print "nan" }' "/proc/$1/status" 2>/dev/null ||
     echo nan
