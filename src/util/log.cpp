@@ -17,16 +17,6 @@ std::mutex g_sink_mu;
 std::function<void(std::string_view)> g_sink;  // guarded by g_sink_mu
 std::atomic<bool> g_has_sink{false};
 
-std::string_view level_name(LogLevel level) {
-  switch (level) {
-    case LogLevel::debug: return "debug";
-    case LogLevel::info: return "info";
-    case LogLevel::warn: return "warn";
-    case LogLevel::error: return "error";
-    case LogLevel::off: return "off";
-  }
-  return "?";
-}
 
 bool needs_quotes(std::string_view v) {
   if (v.empty()) {
@@ -104,7 +94,7 @@ void Logger::write(LogLevel level, std::string_view msg, LogFields fields) const
     if (g_config.timestamps) {
       line.append("\"time\":").append(json_quote(timestamp())).append(",");
     }
-    line.append("\"level\":").append(json_quote(level_name(level)));
+    line.append("\"level\":").append(json_quote(to_string(level)));
     line.append(",\"module\":").append(json_quote(module_));
     line.append(",\"msg\":").append(json_quote(msg));
     for (const auto& f : fields) {
@@ -115,7 +105,7 @@ void Logger::write(LogLevel level, std::string_view msg, LogFields fields) const
     if (g_config.timestamps) {
       line.append(timestamp()).append(" ");
     }
-    line.append(level_name(level)).append(" ").append(module_).append(": ").append(msg);
+    line.append(to_string(level)).append(" ").append(module_).append(": ").append(msg);
     for (const auto& f : fields) {
       line.append(" ").append(f.key).append("=");
       append_text_value(line, f.value);

@@ -97,14 +97,6 @@ CommandResult renew_once(const fs::path& config) {
   return run_command({certpilot_binary().string(), "renew", "--config", config.string()}, {}, 180s);
 }
 
-void stop_cleanly(DaemonProcess& d) {
-  d.signal(SIGTERM);
-  const auto status = d.wait_exit(30s);
-  INFO(d.log_text());
-  REQUIRE(status.has_value());
-  CHECK(WIFEXITED(*status));
-  CHECK(WEXITSTATUS(*status) == 0);
-}
 
 struct Setup {
   std::unique_ptr<PebbleFixture> pebble = PebbleFixture::start(PebbleOptions::deterministic());

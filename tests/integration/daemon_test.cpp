@@ -26,16 +26,6 @@ using namespace std::chrono_literals;
 
 namespace {
 
-// Stops the daemon with SIGTERM and checks that it said so and exited 0.
-void stop_cleanly(DaemonProcess& d) {
-  d.signal(SIGTERM);
-  const auto status = d.wait_exit(30s);
-  INFO(d.log_text());
-  REQUIRE(status.has_value());
-  CHECK(WIFEXITED(*status));
-  CHECK(WEXITSTATUS(*status) == 0);
-  CHECK(count_of(d.log_text(), "stopped") >= 1);
-}
 
 void check_all_consistent(const fs::path& store, const std::vector<std::string>& names) {
   for (const auto& n : names) {

@@ -8,6 +8,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <catch2/catch.hpp>
+
 #include <cctype>
 #include <sstream>
 #include <stdexcept>
@@ -48,6 +50,16 @@ std::vector<CertEntry> numbered_certs(int n, const std::string& suffix) {
     out.push_back({name, {name + "." + suffix}});
   }
   return out;
+}
+
+void stop_cleanly(DaemonProcess& d) {
+  d.signal(SIGTERM);
+  const auto status = d.wait_exit(std::chrono::seconds(30));
+  INFO(d.log_text());
+  REQUIRE(status.has_value());
+  CHECK(WIFEXITED(*status));
+  CHECK(WEXITSTATUS(*status) == 0);
+  CHECK(count_of(d.log_text(), "stopped") >= 1);
 }
 
 std::vector<std::string> names_of(const std::vector<CertEntry>& certs) {

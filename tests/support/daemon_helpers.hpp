@@ -86,6 +86,9 @@ bool wait_until(const std::function<bool()>& cond, std::chrono::milliseconds tim
 
 // `certpilot status --config FILE --json` parsed; an empty array when it cannot be read.
 nlohmann::json status_json(const std::filesystem::path& config);
+// Stops the daemon with SIGTERM and checks that it exited 0 within 30 s, saying "stopped".
+void stop_cleanly(DaemonProcess& d);
+
 // name -> serial (lowercase hex; "" when not issued) from status_json.
 std::map<std::string, std::string> serials(const std::filesystem::path& config);
 // True when every name in `names` has a serial, and (if `not_in` is given) none equals the old one.
