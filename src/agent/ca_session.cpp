@@ -1,7 +1,6 @@
 #include "agent/ca_session.hpp"
 
 #include <fstream>
-#include <mutex>
 #include <sstream>
 
 #include "util/base64url.hpp"
@@ -63,9 +62,9 @@ util::Result<CaSession> open_ca_session(const CaSettings& ca, const store::Store
   CaSession session;
   CERTPILOT_TRY(session.client, open_client(ca), "CA " + ca.directory_url);
   auto& client = *session.client;
-  // Daemon workers start together on a fresh store: one registers, the others find its account.
-  static std::mutex account_mu;
-  std::lock_guard account_lock(account_mu);
+  // Renewal jobs (threads or processes) start together on a fresh store: one registers, the others
+  // wait and find its account.
+  CERTPILOT_TRY(const auto accounts_lock, store.lock_accounts(), "account store");
   CERTPILOT_TRY(auto stored, store.find_account(ca.directory_url), "account store");
   if (stored) {
     client.set_account(stored->key, stored->record.url);

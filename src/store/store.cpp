@@ -109,6 +109,11 @@ void Store::clean_leftovers(const std::string& name) const {
   prune_archive(versions);
 }
 
+Result<CertLock> Store::lock_accounts() const {
+  // A leading '.' cannot collide with a certificate's lock: certificate names never start with one.
+  return CertLock::acquire(options_.root / "locks" / ".accounts.lock", "accounts", LockWait::wait);
+}
+
 Result<CertLock> Store::lock(std::string_view name, LockWait wait) const {
   if (auto r = validate_certificate_name(name); !r) return fail(r.error());
   auto held = CertLock::acquire(options_.root / "locks" / (std::string(name) + ".lock"), std::string(name), wait);

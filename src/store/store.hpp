@@ -90,6 +90,10 @@ class Store {
   std::filesystem::path certificate_path(std::string_view name) const;
 
   Result<CertLock> lock(std::string_view name, LockWait wait) const;
+  // Held while the account for a CA is looked up or registered (and a key rollover finished), so
+  // processes starting together on a fresh store, like the daemon's renewal jobs, register one
+  // account rather than one each. Waits for the holder.
+  Result<CertLock> lock_accounts() const;
 
   // --- certificates ---
   // Writes key + chain + meta as a new version and switches to it; the previous version moves to

@@ -101,6 +101,10 @@ TEST_CASE("daemon: 20 certificates are issued, then each renewed when due", "[in
       wait_until([&] { return all_issued(second = serials(tmp / "config.toml"), names, first); }, 120s);
   REQUIRE(renewed);
   stop_cleanly(daemon);
+  // The renewal jobs (separate processes) started together on an empty store: one account, no
+  // job failed for want of it.
+  CHECK(count_of(daemon.log_text(), "account registered") == 1);
+  CHECK(count_of(daemon.log_text(), "status=failed") == 0);
   for (const auto& c : o.certs) {
     INFO("certificate " << c.name);
     // A later renewal may have happened meanwhile: compare with the store, not `second`.

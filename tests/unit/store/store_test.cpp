@@ -3,6 +3,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <atomic>
 #include <thread>
 
 #include "store/store.hpp"
@@ -280,4 +281,24 @@ TEST_CASE("store: an unwritable version folder fails cleanly and keeps the old s
   CHECK(r.error().code == util::Errc::io);
   CHECK(r.error().message.find("saving certificate \"d\"") != std::string::npos);
   CHECK(store.load_certificate("d").value()->meta.serial == first.chain.leaf().serial_hex());
+}
+
+TEST_CASE("store: the accounts lock makes a second holder wait", "[store]") {
+  test::TempDir tmp;
+  auto store = Store::open({tmp.path(), 5, {}}).value();
+  std::atomic<bool> second{false};
+  std::thread waiter;
+  {
+    auto held = store.lock_accounts();
+    REQUIRE(held);
+    waiter = std::thread([&] {
+      auto other = store.lock_accounts();
+      second = other.has_value();
+    });
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    CHECK_FALSE(second.load());  // still waiting: the first holder has not let go
+  }
+  waiter.join();
+  CHECK(second.load());
+  CHECK(store.lock("web", LockWait::no_wait));  // not the lock of any certificate
 }
