@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <iostream>
+#include <string>
 
 #include "cli/command.hpp"
 #include "util/log.hpp"
@@ -48,7 +49,11 @@ int exit_code_for(const util::Error& error) {
 }
 
 int report_error(std::string_view command, const util::Error& error) {
-  std::cerr << "certpilot " << command << ": error: " << error.describe();
+  // The agent names the command in its context too ("serve: listen on ..."): say it once.
+  std::string text = error.describe();
+  const std::string prefix = std::string(command) + ": ";
+  while (text.rfind(prefix, 0) == 0) text.erase(0, prefix.size());
+  std::cerr << "certpilot " << command << ": error: " << text;
   if (error.retry_after) {
     std::cerr << " (retry after " << error.retry_after->count() << "s)";
   }

@@ -107,6 +107,15 @@ util::Result<int> listen_on(const SocketAddress& addr, int backlog) {
       ::bind(fd, addr.get(), addr.length) != 0 || ::listen(fd, backlog) != 0) {
     const int err = errno;
     ::close(fd);
+    // Both are the operator's setting to change, not a local-files problem (exit 2, not 3).
+    if (err == EADDRINUSE) {
+      return fail(Errc::invalid_input, "listen on " + where + ": " + std::strerror(err) +
+                                           "; another program listens there: stop it or choose another address");
+    }
+    if (err == EACCES) {
+      return fail(Errc::invalid_input, "listen on " + where + ": " + std::strerror(err) +
+                                           "; ports below 1024 need root or CAP_NET_BIND_SERVICE");
+    }
     return fail(Errc::io, "listen on " + where + ": " + std::strerror(err));
   }
   return fd;
