@@ -66,6 +66,10 @@ Result<std::unique_ptr<Listener>> Listener::create(ListenerOptions options, cons
       return fail(addrs.error().wrapped("listen"));
     }
     detail::SocketAddress addr = addrs->front();
+    if (auto free = detail::ensure_unused(addr); !free) {
+      close_all();
+      return fail(free.error());
+    }
     for (int t = 0; t < options.threads; ++t) {
       auto fd = detail::listen_on(addr, kBacklog);
       if (!fd) {

@@ -94,6 +94,25 @@ std::string to_string(const sockaddr* addr) {
   return "?";
 }
 
+util::Result<void> ensure_unused(const SocketAddress& addr) {
+  if (addr.port() == 0) return util::ok();
+  const std::string where = to_string(addr.get());
+  const int fd = ::socket(addr.storage.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return fail(Errc::io, "listen on " + where + ": socket: " + std::strerror(errno));
+  // SO_REUSEADDR (not REUSEPORT): connections of an earlier run in TIME_WAIT do not count, a
+  // listening socket does, whoever owns it.
+  const int one = 1;
+  ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  const int rc = ::bind(fd, addr.get(), addr.length);
+  const int err = errno;
+  ::close(fd);
+  if (rc != 0 && err == EADDRINUSE) {
+    return fail(Errc::invalid_input, "listen on " + where + ": " + std::strerror(err) +
+                                         "; another program listens there: stop it or choose another address");
+  }
+  return util::ok();  // other errors (EACCES, ...) are reported by listen_on with the real socket
+}
+
 util::Result<int> listen_on(const SocketAddress& addr, int backlog) {
   const std::string where = to_string(addr.get());
   const int fd = ::socket(addr.storage.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);

@@ -25,6 +25,10 @@ util::Result<std::vector<SocketAddress>> resolve(std::string_view host_port, boo
 std::string to_string(const sockaddr* addr);
 // Non-blocking listening socket with SO_REUSEADDR and SO_REUSEPORT (one per event loop).
 util::Result<int> listen_on(const SocketAddress& addr, int backlog);
+// Fails (Errc::invalid_input) when something already listens on addr. Needed because SO_REUSEPORT
+// would otherwise let a second certpilot (same user) join the port and silently take half the
+// connections; nginx, for one, fails to start instead. Port 0 always passes.
+util::Result<void> ensure_unused(const SocketAddress& addr);
 
 // PROXY protocol v2 header (https://www.haproxy.org/download/2.8/doc/proxy-protocol.txt §2.2):
 // PROXY command, TCP over IPv4 or IPv6 (both addresses must be the same family, else a LOCAL

@@ -1,3 +1,6 @@
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -281,4 +284,37 @@ TEST_CASE("the connection limit refuses connections beyond it", "[tls]") {
   TlsConn c(server.port(), o);
   CHECK_FALSE(c.ok());
   CHECK(server.listener->stats().rejected == 1);
+}
+
+TEST_CASE("a port another program listens on is refused, even one that allows SO_REUSEPORT", "[tls]") {
+  // Another certpilot would set SO_REUSEPORT: without the check the kernel would let us join its
+  // port and split the connections between the two.
+  const int other = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  REQUIRE(other >= 0);
+  const int one = 1;
+  ::setsockopt(other, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  ::setsockopt(other, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  REQUIRE(::bind(other, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
+  REQUIRE(::listen(other, 16) == 0);
+  socklen_t len = sizeof addr;
+  ::getsockname(other, reinterpret_cast<sockaddr*>(&addr), &len);
+  const std::string spec = "127.0.0.1:" + std::to_string(ntohs(addr.sin_port));
+
+  TlsSettings settings;
+  CertPublisher publisher;
+  ListenerOptions lo;
+  lo.listen = {spec};
+  lo.threads = 2;
+  auto l = Listener::create(lo, settings, publisher);
+  REQUIRE_FALSE(l.has_value());
+  CHECK(l.error().code == util::Errc::invalid_input);
+  CHECK_THAT(l.error().message, Catch::Contains(spec) && Catch::Contains("another program listens there"));
+  ::close(other);
+  // Free again: the same port is taken.
+  lo.threads = 1;
+  auto again = Listener::create(lo, settings, publisher);
+  CHECK(again.has_value());
 }
