@@ -92,6 +92,10 @@ util::Result<crypto::SslCtxPtr> new_server_context(const TlsSettings& settings) 
   SSL_CTX_set_options(c, SSL_OP_NO_RENEGOTIATION | SSL_OP_IGNORE_UNEXPECTED_EOF | SSL_OP_NO_COMPRESSION);
   // Idle connections give their 2 x 16 KiB record buffers back: most of memory per idle connection.
   SSL_CTX_set_mode(c, SSL_MODE_RELEASE_BUFFERS | SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+  // One read(2) for several records instead of a header read and a body read each (~12 reads per
+  // short connection without it). Safe with the event loop: drive() calls SSL_read whenever it runs,
+  // not only on EPOLLIN, and SSL_read reports WANT_READ only once its buffer holds no whole record.
+  SSL_CTX_set_read_ahead(c, 1);
   if (SSL_CTX_set_session_id_context(c, kSessionIdContext, sizeof kSessionIdContext - 1) != 1) {
     return fail(util::Errc::internal, "session id context: " + crypto::drain_openssl_errors());
   }
