@@ -27,6 +27,13 @@ using namespace std::chrono_literals;
 namespace {
 
 
+// A [dns.slow] setup: the exec hook, then propagation "off", which waits a fixed 30 s after
+// presenting, so an order stays in flight long enough to be interrupted.
+std::string slow_exec_dns(const fs::path& hook, const PebbleFixture& pebble) {
+  return "[dns.slow]\nprovider = \"exec\"\noptions = { program = \"" + hook.string() +
+         "\" }\npropagation = \"off\"\nresolvers = [\"" + pebble.challtestsrv_dns() + "\"]\n";
+}
+
 void check_all_consistent(const fs::path& store, const std::vector<std::string>& names) {
   for (const auto& n : names) {
     INFO("certificate " << n);
@@ -301,9 +308,7 @@ TEST_CASE("daemon: SIGTERM during an order stops it and removes its TXT record",
   const auto hook = write_exec_hook(tmp, *pebble, "dns-hook.sh");
   DaemonConfigOptions o;
   o.store = tmp / "store";
-  // propagation "off" waits a fixed 30 s after presenting: the order is in flight all that time.
-  o.extra_dns = "[dns.slow]\nprovider = \"exec\"\noptions = { program = \"" + hook.string() +
-                "\" }\npropagation = \"off\"\nresolvers = [\"" + pebble->challtestsrv_dns() + "\"]\n";
+  o.extra_dns = slow_exec_dns(hook, *pebble);
   o.certs = {{"slow", {"slow.term.test"}, "slow"}};
   const fs::path config = tmp / "config.toml";
   write_daemon_config(config, *pebble, o);
@@ -434,8 +439,7 @@ TEST_CASE("daemon: an order cancelled by SIGTERM is not recorded as a failure", 
   const auto hook = write_exec_hook(tmp, *pebble, "dns-hook.sh");
   DaemonConfigOptions o;
   o.store = tmp / "store";
-  o.extra_dns = "[dns.slow]\nprovider = \"exec\"\noptions = { program = \"" + hook.string() +
-                "\" }\npropagation = \"off\"\nresolvers = [\"" + pebble->challtestsrv_dns() + "\"]\n";
+  o.extra_dns = slow_exec_dns(hook, *pebble);
   o.certs = {{"slow", {"slow.cancel.test"}, "slow"}};
   const fs::path config = tmp / "config.toml";
   write_daemon_config(config, *pebble, o);
