@@ -206,23 +206,7 @@ cp_state="$work/certpilot-state"
 lego_path="$work/lego"
 mkdir -p "$cp_state" "$lego_path" "$work/certpilot-out"
 
-# Process CPU seconds of Pebble + named so far (clock ticks, 10 ms resolution).
-server_cpu() {
-  local ticks=0 pid f
-  for pid in "$PEBBLE_PID" "$named_pid"; do
-    [[ -r /proc/$pid/stat ]] || continue
-    f=$(sed 's/^.*) //' "/proc/$pid/stat")
-    ticks=$((ticks + $(awk '{ print $12 + $13 }' <<<"$f")))
-  done
-  awk -v t="$ticks" -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%.3f\n", t / hz }'
-}
 declare -A server_cpu_sum=()
-
-mark_last_failed() {
-  local rc=$1 tmp="$samples.tmp"
-  awk -F '\t' -v OFS='\t' -v rc="$rc" -v n="$(wc -l <"$samples")" 'NR == n { $2 = rc } { print }' \
-    "$samples" >"$tmp" && mv "$tmp" "$samples"
-}
 
 # The certificate holds the first and the last name asked for.
 check_cert() {
@@ -251,7 +235,7 @@ run_tool() {
   for n in "${names[@]}"; do dflags+=(-d "$n"); done
   if [[ $tool == cp ]]; then log=$cp_log; else log=$lego_log; fi
   echo "=== $label $tag (${#names[@]} names)" >>"$log"
-  before=$(server_cpu)
+  before=$(bench_cpu_seconds "$PEBBLE_PID" "$named_pid")
   if [[ $tool == cp ]]; then
     out="$work/certpilot-out/$tag"
     cert="$out/cert.pem"
@@ -272,15 +256,15 @@ run_tool() {
       lego --server "$PEBBLE_DIRECTORY" --accept-tos --email ops@example.test --key-type ec256 \
       --dns rfc2136 --dns.resolvers 127.0.0.1:53 --path "$lego_path" "${dflags[@]}" run || true
   fi
-  after=$(server_cpu)
+  after=$(bench_cpu_seconds "$PEBBLE_PID" "$named_pid")
   server_cpu_sum[$tool-$label]=$(awk -v s="${server_cpu_sum[$tool-$label]:-0}" -v a="$after" -v b="$before" 'BEGIN { printf "%.3f", s + a - b }')
   if [[ "$(tail -n 1 "$samples" | cut -f 2)" == 0 ]]; then
     if ! check_cert "$cert" "${names[0]}" "${names[-1]}"; then
       echo "!!! exit 0 but no certificate for ${names[0]}..${names[-1]} in $cert" >>"$log"
-      mark_last_failed 98
+      bench_mark_last_failed "$samples" 98
     elif [[ -n "$(leftover_txt "_acme-challenge.${names[0]}")" ]]; then
       echo "!!! TXT record left behind at _acme-challenge.${names[0]}" >>"$log"
-      mark_last_failed 97
+      bench_mark_last_failed "$samples" 97
     fi
   fi
   report_last "$([[ $tool == cp ]] && echo certpilot || echo lego)" "$label" "${names[0]} (${#names[@]})"

@@ -130,24 +130,7 @@ cp_state="$work/certpilot-state"
 lego_path="$work/lego"
 mkdir -p "$cp_state" "$lego_path" "$work/certpilot-out"
 
-# Process-tree CPU seconds of Pebble + challtestsrv so far (clock ticks, 10 ms resolution).
-server_cpu() {
-  local ticks=0 pid f
-  for pid in "$PEBBLE_PID" "$CHALLTESTSRV_PID"; do
-    [[ -r /proc/$pid/stat ]] || continue
-    f=$(sed 's/^.*) //' "/proc/$pid/stat")
-    ticks=$((ticks + $(awk '{ print $12 + $13 }' <<<"$f")))
-  done
-  awk -v t="$ticks" -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%.3f\n", t / hz }'
-}
 declare -A server_cpu_sum=()
-
-# Marks the last sample as failed (with RC) when the certificate it should have written is wrong.
-mark_last_failed() {
-  local rc=$1 tmp="$samples.tmp"
-  awk -F '\t' -v OFS='\t' -v rc="$rc" -v n="$(wc -l <"$samples")" 'NR == n { $2 = rc } { print }' \
-    "$samples" >"$tmp" && mv "$tmp" "$samples"
-}
 
 check_cert() {
   local file=$1 name=$2
@@ -158,7 +141,7 @@ check_cert() {
 run_certpilot() {
   local label=$1 name=$2 out="$work/certpilot-out/$2" before after
   echo "=== $label $name" >>"$cp_log"
-  before=$(server_cpu)
+  before=$(bench_cpu_seconds "$PEBBLE_PID" "$CHALLTESTSRV_PID")
   bench_measure "$samples" "$cp_log" "cp-$label" -- \
     "$certpilot" --log-level warn issue -d "$name" \
     --directory "$PEBBLE_DIRECTORY" --ca-bundle "$PEBBLE_CA_BUNDLE" \
@@ -166,11 +149,11 @@ run_certpilot() {
     --dns challtestsrv --dns-opt "url=$CHALLTESTSRV_URL" \
     --dns-resolver "$CHALLTESTSRV_DNS" --propagation resolvers \
     --out "$out" --state "$cp_state" || true
-  after=$(server_cpu)
+  after=$(bench_cpu_seconds "$PEBBLE_PID" "$CHALLTESTSRV_PID")
   server_cpu_sum[cp-$label]=$(awk -v s="${server_cpu_sum[cp-$label]:-0}" -v a="$after" -v b="$before" 'BEGIN { printf "%.3f", s + a - b }')
   if [[ "$(tail -n 1 "$samples" | cut -f 2)" == 0 ]] && ! check_cert "$out/cert.pem" "$name"; then
     echo "!!! exit 0 but no certificate for $name in $out/cert.pem" >>"$cp_log"
-    mark_last_failed 98
+    bench_mark_last_failed "$samples" 98
   fi
   report_last "certpilot" "$label" "$name"
 }
@@ -178,7 +161,7 @@ run_certpilot() {
 run_lego() {
   local label=$1 name=$2 before after
   echo "=== $label $name" >>"$lego_log"
-  before=$(server_cpu)
+  before=$(bench_cpu_seconds "$PEBBLE_PID" "$CHALLTESTSRV_PID")
   LEGO_CA_CERTIFICATES="$PEBBLE_CA_BUNDLE" \
     EXEC_PATH="$here/hooks/challtestsrv-exec.sh" \
     EXEC_POLLING_INTERVAL=0 EXEC_PROPAGATION_TIMEOUT=30 \
@@ -186,11 +169,11 @@ run_lego() {
     lego --server "$PEBBLE_DIRECTORY" --accept-tos --email ops@example.test --key-type ec256 \
     --dns exec --dns.resolvers "$CHALLTESTSRV_DNS" --dns.disable-cp \
     --path "$lego_path" -d "$name" run || true
-  after=$(server_cpu)
+  after=$(bench_cpu_seconds "$PEBBLE_PID" "$CHALLTESTSRV_PID")
   server_cpu_sum[lego-$label]=$(awk -v s="${server_cpu_sum[lego-$label]:-0}" -v a="$after" -v b="$before" 'BEGIN { printf "%.3f", s + a - b }')
   if [[ "$(tail -n 1 "$samples" | cut -f 2)" == 0 ]] && ! check_cert "$lego_path/certificates/$name.crt" "$name"; then
     echo "!!! exit 0 but no certificate for $name" >>"$lego_log"
-    mark_last_failed 98
+    bench_mark_last_failed "$samples" 98
   fi
   report_last "lego" "$label" "$name"
 }

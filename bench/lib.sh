@@ -175,3 +175,20 @@ bench_find_certpilot() {
   done
   printf '%s' "$best"
 }
+
+# CPU seconds (10 ms ticks) of the given processes so far; gone or unreadable ones count 0.
+bench_cpu_seconds() {
+  local ticks=0 pid t
+  for pid in "$@"; do
+    t=$(bench_proc_cpu_ticks "$pid" 2>/dev/null) || continue
+    ticks=$((ticks + t))
+  done
+  awk -v t="$ticks" -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%.3f\n", t / hz }'
+}
+
+# Sets the rc column (2) of the last row of the samples file to RC: its certificate was wrong.
+bench_mark_last_failed() {
+  local samples=$1 rc=$2 tmp="$1.tmp"
+  awk -F '\t' -v OFS='\t' -v rc="$rc" -v n="$(wc -l <"$samples")" 'NR == n { $2 = rc } { print }' \
+    "$samples" >"$tmp" && mv "$tmp" "$samples"
+}
