@@ -142,10 +142,13 @@ Result<AccountRecord> Store::save_account(AccountRecord record, const crypto::Pr
     if (auto r = detail::make_dir(tmp); !r) return r;
     if (auto r = detail::write_new_file(tmp / "key.pem", key.to_pem(), 0600); !r) return r;
     if (auto r = detail::write_new_file(tmp / "account.json", record_to_json(record), 0600); !r) return r;
-    if (auto r = detail::fsync_dir(tmp); !r) return r;
-    return step("account_written");
+    return detail::fsync_dir(tmp);
   };
-  if (auto r = write(); !r) return fail(r.error().wrapped(ctx));
+  if (auto r = write(); !r) {
+    detail::remove_tree(tmp);  // e.g. a full disk: leave no partial account behind
+    return fail(r.error().wrapped(ctx));
+  }
+  if (auto r = step("account_written"); !r) return fail(r.error().wrapped(ctx));
   std::error_code ec;
   if (!fs::exists(dir, ec)) {
     if (::rename(tmp.c_str(), dir.c_str()) != 0) {

@@ -115,10 +115,13 @@ util::Result<void> write_output_dir(const fs::path& dir_in, const crypto::Privat
     if (auto r = detail::write_new_file(tmp / "cert.pem", chain.leaf_pem(), 0644); !r) return r;
     if (auto r = detail::write_new_file(tmp / "chain.pem", chain.intermediates_pem(), 0644); !r) return r;
     if (auto r = detail::write_new_file(tmp / "fullchain.pem", chain.full_pem(), 0644); !r) return r;
-    if (auto r = detail::fsync_dir(tmp); !r) return r;
-    return step("version_written");
+    return detail::fsync_dir(tmp);
   };
-  if (auto r = write(); !r) return fail(r.error().wrapped(ctx));
+  if (auto r = write(); !r) {
+    detail::remove_tree(tmp);  // e.g. a full disk: leave no partial set behind until the next run
+    return fail(r.error().wrapped(ctx));
+  }
+  if (auto r = step("version_written"); !r) return fail(r.error().wrapped(ctx));
   if (::rename(tmp.c_str(), (versions / version).c_str()) != 0) {
     return fail(Errc::io, ctx + ": renaming " + tmp.string());
   }

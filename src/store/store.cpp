@@ -168,10 +168,13 @@ Result<void> Store::save_certificate(const CertLock& lock, const crypto::Private
     if (::symlink("../archive", (tmp / "archive").c_str()) != 0) {
       return fail(Errc::io, "creating " + (tmp / "archive").string() + " symlink");
     }
-    if (auto r = detail::fsync_dir(tmp); !r) return r;
-    return step("version_written");
+    return detail::fsync_dir(tmp);
   };
-  if (auto r = write_version(); !r) return fail(r.error().wrapped(ctx));
+  if (auto r = write_version(); !r) {
+    detail::remove_tree(tmp);  // e.g. a full disk: leave no partial version behind until the next run
+    return fail(r.error().wrapped(ctx));
+  }
+  if (auto r = step("version_written"); !r) return fail(r.error().wrapped(ctx));
   // 2. Give it its final name (rename of a folder onto a fresh name is atomic).
   const fs::path final_dir = versions / version;
   if (::rename(tmp.c_str(), final_dir.c_str()) != 0) {

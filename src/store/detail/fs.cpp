@@ -75,7 +75,10 @@ Result<void> replace_file(const fs::path& path, std::string_view data, mode_t mo
   fs::path tmp = path;
   tmp += ".tmp";
   ::unlink(tmp.c_str());  // a leftover from a crash
-  if (auto r = write_new_file(tmp, data, mode); !r) return r;
+  if (auto r = write_new_file(tmp, data, mode); !r) {
+    ::unlink(tmp.c_str());  // e.g. a full disk: no partial file left beside the good one
+    return r;
+  }
   if (::rename(tmp.c_str(), path.c_str()) != 0) {
     const int err = errno;
     ::unlink(tmp.c_str());

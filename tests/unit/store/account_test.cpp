@@ -3,6 +3,7 @@
 #include <catch2/catch.hpp>
 
 #include "store/store.hpp"
+#include "support/file_size_limit.hpp"
 #include "support/temp_dir.hpp"
 
 using namespace certpilot;
@@ -71,6 +72,25 @@ TEST_CASE("accounts: a crash before the rename leaves nothing half-written", "[s
   REQUIRE_FALSE(store.save_account(rec, key).has_value());
   CHECK_FALSE(store.find_account("https://ca.test/dir").value().has_value());
   CHECK(store.list_accounts().value().empty());
+}
+
+TEST_CASE("accounts: a write that fails half way (full disk) leaves no temp folder", "[store][account]") {
+  test::TempDir tmp;
+  auto store = Store::open({tmp.path(), 5, {}}).value();
+  const auto key = crypto::PrivateKey::generate(crypto::KeyType::ec_p256).value();
+  AccountRecord rec{"", "https://ca.test/acct/1", "https://ca.test/dir", {}, std::nullopt};
+  util::Result<AccountRecord> r = rec;
+  {
+    test::FileSizeLimit full(100);  // not even key.pem fits
+    r = store.save_account(rec, key);
+  }
+  REQUIRE_FALSE(r.has_value());
+  CHECK(r.error().code == util::Errc::io);
+  CHECK(r.error().message.find("key.pem") != std::string::npos);
+  CHECK(store.list_accounts().value().empty());
+  for (const auto& e : fs::recursive_directory_iterator(tmp / "accounts")) {
+    CHECK(e.path().filename().string().find(".tmp-") == std::string::npos);
+  }
 }
 
 TEST_CASE("accounts: a corrupt account.json is reported with its path", "[store][account]") {

@@ -3,6 +3,7 @@
 #include <catch2/catch.hpp>
 
 #include "store/output_dir.hpp"
+#include "support/file_size_limit.hpp"
 #include "support/temp_dir.hpp"
 #include "support/test_ca.hpp"
 
@@ -195,4 +196,26 @@ TEST_CASE("output dir: a failure while writing names DIR once", "[store][out]") 
   auto r = write_output_dir(out, m.key, m.chain, {"a.example.test"}, o);
   REQUIRE_FALSE(r.has_value());
   CHECK(r.error().message == "writing " + out.string() + ": disk full");
+}
+
+TEST_CASE("output dir: a write that fails half way (full disk) keeps the old set and leaves no temp folder",
+          "[store][out]") {
+  test::TempDir tmp;
+  const fs::path out = tmp / "out";
+  const auto first = make_material({"a.example.test"});
+  REQUIRE(write_output_dir(out, first.key, first.chain, {"a.example.test"}).has_value());
+  const auto second = make_material({"a.example.test"});
+  util::Result<void> r = util::ok();
+  {
+    test::FileSizeLimit full(400);  // key.pem fits, cert.pem does not
+    r = write_output_dir(out, second.key, second.chain, {"a.example.test"});
+  }
+  REQUIRE_FALSE(r.has_value());
+  CHECK(r.error().code == util::Errc::io);
+  CHECK(r.error().message.find("cert.pem") != std::string::npos);
+  CHECK(test::read_file(out / "cert.pem") == first.chain.leaf_pem());
+  CHECK(crypto::PrivateKey::load((out / "key.pem").string()).value().public_der() == first.key.public_der());
+  for (const auto& e : fs::directory_iterator(tmp / "out.versions")) {
+    CHECK(e.path().extension() != ".tmp");
+  }
 }

@@ -7,6 +7,7 @@
 #include <thread>
 
 #include "store/store.hpp"
+#include "support/file_size_limit.hpp"
 #include "support/temp_dir.hpp"
 #include "support/test_ca.hpp"
 #include "util/scope_exit.hpp"
@@ -281,6 +282,31 @@ TEST_CASE("store: an unwritable version folder fails cleanly and keeps the old s
   CHECK(r.error().code == util::Errc::io);
   CHECK(r.error().message.find("saving certificate \"d\"") != std::string::npos);
   CHECK(store.load_certificate("d").value()->meta.serial == first.chain.leaf().serial_hex());
+}
+
+TEST_CASE("store: a write that fails half way (full disk) keeps the old set and leaves no temp folder",
+          "[store][crash]") {
+  test::TempDir tmp;
+  auto store = Store::open({tmp.path(), 5, {}}).value();
+  auto lock = store.lock("f", LockWait::no_wait).value();
+  const auto first = make_material({"f.example.test"});
+  REQUIRE(store.save_certificate(lock, first.key, first.chain, meta_for({"f.example.test"})));
+  const auto second = make_material({"f.example.test"});
+  util::Result<void> r = util::ok();
+  {
+    test::FileSizeLimit full(400);  // key.pem fits, cert.pem does not
+    r = store.save_certificate(lock, second.key, second.chain, meta_for({"f.example.test"}));
+  }
+  REQUIRE_FALSE(r.has_value());
+  CHECK(r.error().code == util::Errc::io);
+  CHECK(r.error().message.find("cert.pem") != std::string::npos);
+  CHECK(store.load_certificate("f").value()->meta.serial == first.chain.leaf().serial_hex());
+  std::vector<std::string> left;
+  for (const auto& e : fs::directory_iterator(tmp / "certificates/.f.versions")) {
+    left.push_back(e.path().filename().string());
+  }
+  std::sort(left.begin(), left.end());
+  CHECK(left == std::vector<std::string>{"0", "archive"});
 }
 
 TEST_CASE("store: the accounts lock makes a second holder wait", "[store]") {
