@@ -33,6 +33,17 @@ int main(int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
+    // CLI11 checks required options and subcommands before it looks at leftovers, so
+    // `certpilot --bogus` or `certpilot isue` would be told "A subcommand is required":
+    // name what it did not understand instead, which is the actual mistake.
+    if (dynamic_cast<const CLI::RequiredError*>(&e) != nullptr) {
+      const auto unknown = app.remaining(true);
+      if (!unknown.empty()) {
+        std::cerr << "certpilot: unknown " << (unknown.front().rfind('-', 0) == 0 ? "option" : "command or argument")
+                  << " '" << unknown.front() << "'; see 'certpilot --help'\n";
+        return kExitUsage;
+      }
+    }
     const int rc = app.exit(e);
     return rc == 0 ? 0 : kExitUsage;
   }

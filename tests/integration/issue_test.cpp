@@ -282,3 +282,22 @@ TEST_CASE("revoke, key rollover and deactivation", "[integration]") {
   CHECK(refused.err.find("unauthorized") != std::string::npos);
   CHECK_FALSE(fs::exists(tmp / "d"));
 }
+
+TEST_CASE("cli: an unknown option or command is named, not reported as a missing one", "[integration]") {
+  const auto bin = certpilot_binary().string();
+  const std::vector<std::pair<std::vector<std::string>, std::string>> cases = {
+      {{bin, "--bogus"}, "unknown option '--bogus'"},
+      {{bin, "isue", "-d", "a.example.test"}, "unknown command or argument 'isue'"},
+      {{bin, "issue", "--bogus"}, "unknown option '--bogus'"},
+      {{bin, "issue", "-d", "a.example.test", "--bogus"}, "--bogus"},
+  };
+  for (const auto& [argv, expected] : cases) {
+    auto r = run_command(argv);
+    INFO(describe(argv, r));
+    CHECK(r.exit_code == 2);
+    CHECK(r.err.find(expected) != std::string::npos);
+  }
+  auto none = run_command({bin});
+  CHECK(none.exit_code == 2);
+  CHECK(none.err.find("subcommand is required") != std::string::npos);
+}
