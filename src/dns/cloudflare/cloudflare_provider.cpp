@@ -1,6 +1,7 @@
 #include "dns/cloudflare/cloudflare_provider.hpp"
 
 #include <algorithm>
+#include <chrono>
 #include <cstdio>
 
 #include <nlohmann/json.hpp>
@@ -66,7 +67,10 @@ Result<json> envelope(const http::Response& r, const std::string& what, const ut
   }
   const Errc code = r.status == 404 ? Errc::not_found : Errc::dns;
   const std::string hint = r.status == 429 ? " (rate limited by the Cloudflare API)" : "";
-  return fail(code, what + ": " + r.url + " answered " + status + ": " + detail + hint);
+  util::Error err(code, what + ": " + r.url + " answered " + status + ": " + detail + hint);
+  // The daemon waits at least this long before it tries the certificate again.
+  if (r.status == 429 || r.status == 503) err.retry_after = r.retry_after(std::chrono::system_clock::now());
+  return fail(std::move(err));
 }
 
 // Cloudflare may show TXT content with or without the zone-file quotes.

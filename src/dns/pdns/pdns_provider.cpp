@@ -1,6 +1,7 @@
 #include "dns/pdns/pdns_provider.hpp"
 
 #include <algorithm>
+#include <chrono>
 
 #include <nlohmann/json.hpp>
 
@@ -40,7 +41,10 @@ util::Error api_error(const http::Response& r, const std::string& what, const ut
                                       "; check api-key-file or api-key-env");
   }
   const Errc code = r.status == 404 ? Errc::not_found : Errc::dns;
-  return util::Error(code, what + ": " + r.url + " answered " + status + ": " + detail);
+  util::Error err(code, what + ": " + r.url + " answered " + status + ": " + detail);
+  // The daemon waits at least this long before it tries the certificate again.
+  if (r.status == 429 || r.status == 503) err.retry_after = r.retry_after(std::chrono::system_clock::now());
+  return err;
 }
 
 }  // namespace

@@ -6,6 +6,7 @@
 #include "dns/cloudflare/cloudflare_provider.hpp"
 #include "fake_secrets.hpp"
 #include "support/dns_cloudflare_fake.hpp"
+#include "support/loopback_http.hpp"
 
 using namespace certpilot;
 using certpilot::util::Errc;
@@ -105,6 +106,25 @@ TEST_CASE("cloudflare: errors carry Cloudflare's codes and never the token", "[d
     REQUIRE_FALSE(r);
     CHECK(r.error().code == Errc::network);
   }
+}
+
+TEST_CASE("cloudflare: a 429 carries Cloudflare's Retry-After, for the daemon's next attempt", "[dns]") {
+  test::LoopbackHttp server([](const test::SeenRequest&) {
+    return test::canned("429 Too Many Requests", {"Content-Type: application/json", "Retry-After: 30"},
+                        R"({"success": false, "errors": [{"code": 971, "message": "Please wait and consider throttling your request speed"}]})");
+  });
+  auto c = dns::CloudflareConfig{};
+  c.api_url = server.url("/client/v4");
+  c.api_token = util::SecretString("good-token");
+  c.timeout = std::chrono::seconds(5);
+  auto p = dns::CloudflareProvider::create(std::move(c));
+  REQUIRE(p);
+  auto r = (*p)->present({"example.test", "_acme-challenge.example.test", "v", std::chrono::seconds(60)});
+  REQUIRE_FALSE(r);
+  CHECK(r.error().code == Errc::dns);
+  CHECK_THAT(r.error().message, Catch::Contains("971") && Catch::Contains("rate limited by the Cloudflare API"));
+  REQUIRE(r.error().retry_after);
+  CHECK(*r.error().retry_after == std::chrono::seconds(30));
 }
 
 TEST_CASE("cloudflare: a server that echoes the request headers does not get the token into errors", "[dns]") {

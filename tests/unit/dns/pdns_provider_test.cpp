@@ -112,6 +112,20 @@ TEST_CASE("pdns: other HTTP failures keep PowerDNS's message and are DNS errors"
     CHECK_THAT(r.error().message, Catch::Contains("answered 500: <pre>GET /api/v1/servers/localhost/zones/example.test. HTTP/1.1"));
     check_no_key(r.error());
   }
+  SECTION("429 and 503 carry the server's Retry-After, for the daemon's next attempt") {
+    LoopbackHttp server([](const SeenRequest&) {
+      return canned("429 Too Many Requests", {"Content-Type: application/json", "Retry-After: 120"}, R"({"error": "slow down"})");
+    });
+    auto r = provider(server)->present(kRec);
+    REQUIRE_FALSE(r);
+    CHECK(r.error().code == Errc::dns);
+    REQUIRE(r.error().retry_after);
+    CHECK(*r.error().retry_after == std::chrono::seconds(120));
+    LoopbackHttp unavailable([](const SeenRequest&) { return canned("503 Service Unavailable", {}, "down"); });
+    auto no_header = provider(unavailable)->present(kRec);
+    REQUIRE_FALSE(no_header);
+    CHECK_FALSE(no_header.error().retry_after);
+  }
   SECTION("a short key is still removed, wherever it is") {
     LoopbackHttp server([](const SeenRequest& r) {
       return canned("401 Unauthorized", {}, "you sent '" + r.header("x-api-key") + "'; hint: k3y");
