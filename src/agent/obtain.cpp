@@ -44,10 +44,11 @@ store::CertificateMeta fresh_meta(const std::string& name, const ObtainRequest& 
   meta.account_id = obtained.account_url;
   meta.issued_at = now;
   if (auto id = ari_certificate_id(leaf)) meta.ari_cert_id = *id;
+  if (request.for_past_ari_window) meta.replaced_for_past_ari_window = now;
   thread_local std::mt19937_64 rng{std::random_device{}()};
   const double u = std::uniform_real_distribution<double>(0.0, 1.0)(rng);
-  const auto decision = decide_renewal({leaf.not_before(), leaf.not_after()}, obtained.ari_window, {}, now, u,
-                                       PolicyOptions{renew_before});
+  const auto decision = decide_renewal({leaf.not_before(), leaf.not_after(), meta.replaced_for_past_ari_window},
+                                       obtained.ari_window, {}, now, u, PolicyOptions{renew_before});
   meta.renew_at = decision.renew_at;
   // With ARI, ask the CA again at its Retry-After (clamped), or soon when the first request failed,
   // rather than trusting only the lifetime rule.

@@ -21,6 +21,7 @@ struct ObtainRequest {
   CaSettings ca;
   DnsSettings dns;
   std::optional<std::string> replaces;  // ARI id of the certificate this one replaces (RFC 9773 §5)
+  bool for_past_ari_window = false;     // ordered because the CA's window for the old one had passed
 };
 
 struct Obtained {

@@ -130,12 +130,13 @@ RenewResult renew_one(const CertificateConfig& cert, const RenewEnv& env) {
     }
   }
   if (reason.empty()) reason = current ? config_change(cert, *current) : "not issued yet";
+  bool for_past_ari_window = false;
   if (reason.empty()) {
     const auto& leaf = current->chain.leaf();
     PolicyOptions policy{config.daemon.renew_before};
     const auto ari = fetch_ari(config, *current);
-    const auto decision = decide_renewal({leaf.not_before(), leaf.not_after()}, ari, history, now, uniform01(),
-                                         policy, meta.renew_at);
+    const auto decision = decide_renewal({leaf.not_before(), leaf.not_after(), meta.replaced_for_past_ari_window},
+                                         ari, history, now, uniform01(), policy, meta.renew_at);
     if (decision.renew_at > now && !env.force) {
       meta.renew_at = decision.renew_at;
       meta.next_check = decision.next_ari_poll ? std::min(decision.renew_at, *decision.next_ari_poll) : decision.renew_at;
@@ -145,6 +146,7 @@ RenewResult renew_one(const CertificateConfig& cert, const RenewEnv& env) {
       return {cert.name, RenewStatus::not_due, *meta.next_check, decision.explanation, std::nullopt, meta.serial};
     }
     reason = env.force ? "forced" : decision.explanation;
+    for_past_ari_window = !env.force && decision.reason == RenewReason::ari_past;
   } else if (!env.force && earliest_retry(history, now) > now) {
     const auto at = earliest_retry(history, now);
     return {cert.name, RenewStatus::not_due, at, "backing off after " + std::to_string(history.consecutive_failures) +
@@ -158,7 +160,7 @@ RenewResult renew_one(const CertificateConfig& cert, const RenewEnv& env) {
                            {util::Errc::invalid_input, "certificate " + cert.name + " names DNS setup '" + cert.dns + "', which is not defined"});
   }
   ObtainRequest request{cert.domains, cert.key_type, ca_settings_of(config.ca), dns_settings_of(dns_it->second),
-                        std::nullopt};
+                        std::nullopt, for_past_ari_window};
   // RFC 9773 §5: `replaces` names a certificate of the same CA that this one succeeds; a CA may
   // refuse it when the names changed, so it is sent only for a like-for-like renewal.
   if (!meta.ari_cert_id.empty() && current && meta.ca_directory == request.ca.directory_url &&

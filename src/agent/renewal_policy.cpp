@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "util/base64url.hpp"
+#include "util/time.hpp"
 
 namespace certpilot::agent {
 namespace {
@@ -133,6 +134,12 @@ RenewalDecision decide_renewal(const CertLifetime& cert, const std::optional<Ari
   }
   if (options.renew_before && !override_usable) {
     d.explanation += "; renew_before=" + fmt_seconds(*options.renew_before) + " ignored: not shorter than the lifetime";
+  }
+  if (d.reason == RenewReason::ari_past && cert.replaced_for_past_ari_window &&
+      now < *cert.replaced_for_past_ari_window + kRepeatPastAriWindowGap) {
+    d.renew_at = *cert.replaced_for_past_ari_window + kRepeatPastAriWindowGap;
+    d.explanation = "ari window past again for a certificate that replaced one for a past window at " +
+                    util::format_rfc3339(*cert.replaced_for_past_ari_window) + ": at most one such renewal a day";
   }
   if (ari) {
     d.next_ari_poll = now + ari_poll_interval(ari->retry_after);

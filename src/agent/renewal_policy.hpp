@@ -27,7 +27,15 @@ using util::SysTime;
 struct CertLifetime {
   SysTime not_before;
   SysTime not_after;
+  // When certpilot ordered this certificate because the CA's window for its predecessor had passed
+  // (CertificateMeta::replaced_for_past_ari_window).
+  std::optional<SysTime> replaced_for_past_ari_window = std::nullopt;
 };
+
+// A CA whose renewal information keeps saying "renew now" for the certificates it just issued
+// would otherwise make the daemon reissue in a loop and burn the CA's rate limits: a certificate
+// that itself replaced one for a past window is replaced for that reason again only this long after.
+inline constexpr std::chrono::hours kRepeatPastAriWindowGap{24};
 
 // A RenewalInfo answer (RFC 9773 §4.2): the suggested window and the poll interval.
 struct AriWindow {

@@ -56,6 +56,7 @@ std::string meta_to_json(const CertificateMeta& m) {
   put_time(j, "not_after", m.not_after);
   put_time(j, "next_check", m.next_check);
   put_time(j, "renew_at", m.renew_at);
+  put_time(j, "replaced_for_past_ari_window", m.replaced_for_past_ari_window);
   j["failure_count"] = m.failure_count;
   put_time(j, "last_failure", m.last_failure);
   if (m.retry_after_seconds) j["retry_after_seconds"] = *m.retry_after_seconds;
@@ -82,6 +83,7 @@ util::Result<CertificateMeta> meta_from_json(std::string_view text) {
   CERTPILOT_META_GET(m.not_after, get_time(j, "not_after"));
   CERTPILOT_META_GET(m.next_check, get_time(j, "next_check"));
   CERTPILOT_META_GET(m.renew_at, get_time(j, "renew_at"));
+  CERTPILOT_META_GET(m.replaced_for_past_ari_window, get_time(j, "replaced_for_past_ari_window"));
   CERTPILOT_META_GET(m.last_failure, get_time(j, "last_failure"));
   if (j.contains("domains")) {
     if (!j["domains"].is_array()) return fail(Errc::invalid_input, "meta.json: \"domains\" is not an array");

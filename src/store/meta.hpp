@@ -30,6 +30,9 @@ struct CertificateMeta {
   // Renewal state, updated by the scheduler (Store::write_meta).
   std::optional<SysTime> next_check;   // when the scheduler looks at it again (ARI poll or renewal)
   std::optional<SysTime> renew_at;     // the renewal time chosen (kept across polls of one ARI window)
+  // Set when this certificate was ordered because the CA's ARI window for the previous one had
+  // already passed: the loop guard in agent/renewal_policy.
+  std::optional<SysTime> replaced_for_past_ari_window;
   int failure_count = 0;               // consecutive failures; 0 after a success
   std::optional<SysTime> last_failure;
   std::optional<std::int64_t> retry_after_seconds;  // the CA's Retry-After with the last failure

@@ -284,6 +284,32 @@ TEST_CASE("ari: certpilot renew renews a certificate whose window passed and lea
   CHECK(orders[0].replaces == std::optional<std::string>(due_id));
 }
 
+TEST_CASE("ari: a CA that answers a past window for every new certificate gets one renewal a day, not a loop",
+          "[integration][ari]") {
+  Setup s({CertEntry("loop", {"loop.ari.test"})});
+  s.proxy->set_default_answer(window_from_now(-48h, -24h));
+  const auto first = s.issue_all();  // a first issuance: replaced nothing
+  CHECK_FALSE(meta_of(s.options.store, "loop").replaced_for_past_ari_window);
+
+  // The CA says "renew now": taken at once, the first time.
+  const auto r1 = renew_once(s.config);
+  INFO(r1.out << r1.err);
+  REQUIRE(r1.exit_code == 0);
+  const auto second = serials(s.config);
+  REQUIRE(second.at("loop") != first.at("loop"));
+  const auto meta = meta_of(s.options.store, "loop");
+  REQUIRE(meta.replaced_for_past_ari_window.has_value());
+  REQUIRE(meta.renew_at.has_value());
+  CHECK(*meta.renew_at - *meta.replaced_for_past_ari_window == 24h);
+
+  // It says so again for the certificate it just issued: not again for a day.
+  const auto r2 = renew_once(s.config);
+  INFO(r2.out << r2.err);
+  REQUIRE(r2.exit_code == 0);
+  CHECK(serials(s.config).at("loop") == second.at("loop"));
+  CHECK(orders_for(*s.proxy, "loop.ari.test").size() == 2);
+}
+
 TEST_CASE("ari: a failing renewalInfo endpoint falls back to the lifetime rule and is logged",
           "[integration][ari]") {
   Setup s({CertEntry("e500", {"e500.ari.test"}), CertEntry("garbage", {"garbage.ari.test"}),

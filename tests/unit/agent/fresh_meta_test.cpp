@@ -53,3 +53,17 @@ TEST_CASE("fresh_meta: ARI offered but the first request failed, or no ARI at al
   const auto none = fresh_meta("a", request(), obtained_at(t0, false, std::nullopt), t0, std::nullopt);
   CHECK(none.next_check == none.renew_at);
 }
+
+TEST_CASE("fresh_meta: a certificate ordered for a past window, with the CA's window past again, waits a day",
+          "[agent][policy]") {
+  const auto t0 = std::chrono::time_point_cast<seconds>(std::chrono::system_clock::now());
+  const AriWindow past{t0 - days(2), t0 - days(1), std::nullopt};
+  auto r = request();
+  const auto ordinary = fresh_meta("a", r, obtained_at(t0, true, past), t0, std::nullopt);
+  CHECK_FALSE(ordinary.replaced_for_past_ari_window);
+  CHECK(ordinary.renew_at == t0);  // the first time, the CA's word is taken at once
+  r.for_past_ari_window = true;
+  const auto looped = fresh_meta("a", r, obtained_at(t0, true, past), t0, std::nullopt);
+  CHECK(looped.replaced_for_past_ari_window == t0);
+  CHECK(looped.renew_at == t0 + kRepeatPastAriWindowGap);
+}

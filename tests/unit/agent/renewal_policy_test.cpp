@@ -70,6 +70,32 @@ TEST_CASE("ARI window in the past: renew at once", "[agent][policy]") {
   CHECK(d.renew_at == now);
 }
 
+TEST_CASE("ARI window past again for a certificate that replaced one for a past window: at most once a day",
+          "[agent][policy]") {
+  // A CA that answers "renew now" for every certificate it issues must not drive a reissue loop.
+  auto c = cert_of(days(90));
+  const AriWindow past{kT0 - days(2), kT0 - days(1), std::nullopt};
+  const SysTime now = kT0 + hours(1);
+  c.replaced_for_past_ari_window = kT0;
+  auto d = decide_renewal(c, past, {}, now, 0.5);
+  CHECK(d.reason == RenewReason::ari_past);
+  CHECK(d.renew_at == kT0 + hours(24));
+  CHECK_THAT(d.explanation, Catch::Contains("at most one such renewal a day"));
+  // A day later it renews (and the new certificate gets the same treatment).
+  CHECK(decide_renewal(c, past, {}, kT0 + hours(25), 0.5).renew_at == kT0 + hours(25));
+  // Replaced for another reason (lifetime, a config change): a past window is honoured at once.
+  c.replaced_for_past_ari_window = std::nullopt;
+  CHECK(decide_renewal(c, past, {}, now, 0.5).renew_at == now);
+  // A window that is not past is unaffected.
+  c.replaced_for_past_ari_window = kT0;
+  const AriWindow future{kT0 + days(50), kT0 + days(52), std::nullopt};
+  CHECK(decide_renewal(c, future, {}, now, 0.0).renew_at == kT0 + days(50));
+  // Nor does the guard outlast the emergency rule: a 1-day certificate is renewed at its 1/20.
+  CertLifetime short_lived{kT0, kT0 + hours(24), kT0};
+  const auto late = kT0 + hours(23);
+  CHECK(decide_renewal(short_lived, past, {}, late, 0.5).renew_at == late);
+}
+
 TEST_CASE("ARI window moved earlier by the CA (revocation): choose again", "[agent][policy]") {
   const auto c = cert_of(days(90));
   const auto now = kT0 + days(10);

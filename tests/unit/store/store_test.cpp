@@ -187,8 +187,10 @@ TEST_CASE("store: meta.json round trip and negative cases", "[store]") {
   m.name = "x";
   m.domains = {"a.test"};
   m.issued_at = SysTime(std::chrono::seconds(1'750'000'000));
+  m.replaced_for_past_ari_window = SysTime(std::chrono::seconds(1'750'000'060));
   auto back = meta_from_json(meta_to_json(m)).value();
   CHECK(back.issued_at == m.issued_at);
+  CHECK(back.replaced_for_past_ari_window == m.replaced_for_past_ari_window);
   CHECK(util::format_rfc3339(*m.issued_at) == "2025-06-15T15:06:40Z");
   CHECK_FALSE(meta_from_json("{").has_value());
   CHECK_FALSE(meta_from_json("[]").has_value());
