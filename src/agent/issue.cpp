@@ -20,10 +20,11 @@ namespace {
 const util::Logger kLog("agent");
 
 // Fails early, before any order exists, when --out could not be written: something certpilot did
-// not write is at DIR (store::check_output_dir), or DIR's parent cannot be created or written.
-// Creates missing parents 0700 (under any umask: they lead to a private key); DIR itself and
-// parents that exist are left alone. write_output_dir checks DIR again when writing.
-util::Result<void> check_output(const std::string& out_dir) {
+// not write is at DIR (store::check_output_dir), DIR's parent or DIR.versions/ cannot be created or
+// written, or another certpilot holds DIR. Creates missing parents 0700 (under any umask: they
+// lead to a private key); DIR itself and parents that exist are left alone. The hold lasts the
+// whole run; write_output_dir checks DIR again when writing.
+util::Result<store::OutputDirHold> hold_output(const std::string& out_dir) {
   auto dir = store::check_output_dir(out_dir);
   if (!dir) return util::fail(dir.error());
   const std::filesystem::path parent = dir->parent_path();  // "a/newdir/" -> "a", never "a/newdir"
@@ -35,7 +36,7 @@ util::Result<void> check_output(const std::string& out_dir) {
     return util::fail(util::Errc::io, "the output folder's parent " + parent.string() +
                                           " is not writable; choose another --out or fix its permissions");
   }
-  return util::ok();
+  return store::OutputDirHold::take(*dir);
 }
 
 }  // namespace
@@ -63,7 +64,12 @@ util::Result<IssueOutcome> run_issue(const IssueOptions& options) {
   if (!options.out_dir.empty() && !options.cert_name.empty()) {
     return util::fail(util::Errc::invalid_input, "--out and --name both given; choose one place for the certificate");
   }
-  if (!options.out_dir.empty()) CERTPILOT_TRY_VOID(check_output(options.out_dir), "--out");
+  std::optional<store::OutputDirHold> out_hold;
+  if (!options.out_dir.empty()) {
+    auto held = hold_output(options.out_dir);
+    if (!held) return util::fail(held.error().wrapped("--out"));
+    out_hold.emplace(std::move(*held));
+  }
   if (!options.cert_name.empty()) CERTPILOT_TRY_VOID(store::validate_certificate_name(options.cert_name), "--name");
   store::StoreOptions store_options;
   store_options.root = options.state_dir;
@@ -80,7 +86,7 @@ util::Result<IssueOutcome> run_issue(const IssueOptions& options) {
   IssueOutcome outcome{issued.chain, {}, names};
   if (!options.out_dir.empty()) {
     // Its errors name DIR already ("writing DIR: …").
-    if (auto r = store::write_output_dir(options.out_dir, cert_key, issued.chain, names); !r) {
+    if (auto r = store::write_output_dir(*out_hold, cert_key, issued.chain, names); !r) {
       return util::fail(r.error());
     }
     outcome.written_to = options.out_dir;

@@ -25,6 +25,8 @@ long number_of(const std::string& s) {
   return std::stol(s);
 }
 
+fs::path versions_of(const fs::path& dir) { return dir.parent_path() / (dir.filename().string() + ".versions"); }
+
 // "out/", "out/." and "./out" all name the same DIR: absolute, lexically normal, no trailing '/'.
 util::Result<fs::path> normalise(const fs::path& dir_in) {
   std::error_code ec;
@@ -71,26 +73,69 @@ util::Result<fs::path> check_output_dir(const fs::path& dir_in) {
   return dir;
 }
 
-util::Result<void> write_output_dir(const fs::path& dir_in, const crypto::PrivateKey& key,
-                                    const crypto::CertificateChain& chain, const std::vector<std::string>& names,
-                                    const OutputDirOptions& options) {
+util::Result<OutputDirHold> OutputDirHold::take(const fs::path& dir_in) {
   auto normalised = normalise(dir_in);
   if (!normalised) return fail(normalised.error());  // names dir_in already
   const fs::path dir = *normalised;
+  if (auto r = inspect(dir); !r) return fail(r.error());
+  const fs::path versions = versions_of(dir);
+  std::error_code ec;
+  const bool existed = fs::exists(versions, ec);
+  if (auto r = detail::make_dirs(versions); !r) {
+    // Errc::io whatever errno said (ENOENT under /proc is no "not found" the user can act on).
+    return fail(Errc::io, "output folder " + dir.string() + ": " + r.error().message +
+                                    "; fix the path or pick another --out");
+  }
+  OutputDirHold hold;
+  hold.dir_ = dir;
+  hold.created_versions_ = !existed;
+  auto lock = CertLock::acquire(versions / ".lock", dir.string(), LockWait::no_wait);
+  if (!lock) return fail(lock.error());  // ~OutputDirHold removes the folder it just made
+  hold.lock_.emplace(std::move(*lock));
+  return hold;
+}
+
+OutputDirHold::OutputDirHold(OutputDirHold&& other) noexcept
+    : dir_(std::move(other.dir_)), lock_(std::move(other.lock_)), created_versions_(other.created_versions_) {
+  other.lock_.reset();
+  other.created_versions_ = false;
+}
+
+OutputDirHold::~OutputDirHold() {
+  // A first run that failed leaves no empty DIR.versions/ behind (rmdir fails once a set is in it).
+  if (!created_versions_) return;
+  const fs::path versions = versions_of(dir_);
+  std::error_code ec;
+  bool only_lock = true;
+  for (const auto& e : fs::directory_iterator(versions, ec)) only_lock = only_lock && e.path().filename() == ".lock";
+  if (ec || !only_lock) return;
+  ::unlink((versions / ".lock").c_str());
+  ::rmdir(versions.c_str());
+}
+
+util::Result<void> write_output_dir(const fs::path& dir_in, const crypto::PrivateKey& key,
+                                    const crypto::CertificateChain& chain, const std::vector<std::string>& names,
+                                    const OutputDirOptions& options) {
+  auto hold = OutputDirHold::take(dir_in);
+  if (!hold) return fail(hold.error());  // names DIR already
+  return write_output_dir(*hold, key, chain, names, options);
+}
+
+util::Result<void> write_output_dir(const OutputDirHold& hold, const crypto::PrivateKey& key,
+                                    const crypto::CertificateChain& chain, const std::vector<std::string>& names,
+                                    const OutputDirOptions& options) {
+  const fs::path& dir = hold.dir();
   const std::string ctx = "writing " + dir.string();
   const std::string base = dir.filename().string();
-  const fs::path versions = dir.parent_path() / (base + ".versions");
+  const fs::path versions = versions_of(dir);
 
   if (auto r = verify_material(key, chain, names); !r) return fail(r.error().wrapped(ctx));
 
-  // Checked again although callers call check_output_dir before obtaining the material: the
-  // folder may have changed meanwhile. The error names dir already: no ctx.
+  // Checked again although the hold checked it before the material was obtained: the folder may
+  // have changed meanwhile. The error names dir already: no ctx.
   auto existing = inspect(dir);
   if (!existing) return fail(existing.error());
   const long current = *existing ? number_of((*existing)->filename().string()) : -1;
-
-  if (auto r = detail::make_dirs(versions); !r) return fail(r.error().wrapped(ctx));
-  CERTPILOT_TRY(auto lock, CertLock::acquire(versions / ".lock", dir.string(), LockWait::no_wait), ctx);
 
   long next = current + 1;
   std::error_code ec;

@@ -11,6 +11,7 @@
 // touched and the error says how to proceed: certpilot never deletes or migrates files it did not
 // write.
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -34,11 +35,36 @@ struct OutputDirOptions {
 // (a parent is a file, a symlink loop). A missing parent is not an error. Thread-safe.
 util::Result<std::filesystem::path> check_output_dir(const std::filesystem::path& dir);
 
+// Holds DIR for the length of one `certpilot issue`: checks it as check_output_dir does, creates
+// DIR.versions/ (0700; its parents must exist) and takes DIR's lock, so a second certpilot
+// writing the same DIR stops before it orders (Errc::conflict, naming the holder's pid) instead of
+// racing the first for the same DNS records. A DIR.versions/ that cannot be created (a file is
+// there, a read-only or virtual file system) is Errc::io, also before any order. Released when
+// destroyed; a DIR.versions/ this hold created and that stayed empty is removed then.
+class OutputDirHold {
+ public:
+  static util::Result<OutputDirHold> take(const std::filesystem::path& dir);
+  OutputDirHold(OutputDirHold&& other) noexcept;
+  OutputDirHold& operator=(OutputDirHold&&) = delete;
+  ~OutputDirHold();
+  const std::filesystem::path& dir() const { return dir_; }  // absolute, normalised
+
+ private:
+  OutputDirHold() = default;
+  std::filesystem::path dir_;
+  std::optional<CertLock> lock_;
+  bool created_versions_ = false;
+};
+
 // Verifies first (verify_material: the key matches the leaf, the leaf names exactly `names` when
 // not empty); on any error nothing is written. Repeats check_output_dir's check (same errors), since
 // DIR may have changed since. Errc::invalid_input for material or a foreign DIR,
 // Errc::conflict when another certpilot writes the same DIR, Errc::io for the file system.
 util::Result<void> write_output_dir(const std::filesystem::path& dir, const crypto::PrivateKey& key,
+                                    const crypto::CertificateChain& chain, const std::vector<std::string>& names,
+                                    const OutputDirOptions& options = {});
+// The same, for a DIR already held (no second lock).
+util::Result<void> write_output_dir(const OutputDirHold& hold, const crypto::PrivateKey& key,
                                     const crypto::CertificateChain& chain, const std::vector<std::string>& names,
                                     const OutputDirOptions& options = {});
 

@@ -205,6 +205,21 @@ TEST_CASE("issue: --out is checked before any order, 'DIR/' on a new path works,
   fs::create_symlink("loop", tmp / "loop");
   refused(tmp / "loop", "a foreign symlink");
   CHECK(fs::is_symlink(tmp / "loop"));
+
+  // DIR.versions cannot be made (a file is there; a path under /proc): exit 3, also before any order.
+  const auto unwritable = [&](const fs::path& out, const std::string& says) {
+    auto argv = issue_argv(*pebble, {"early.example.test"}, out, tmp / "state");
+    auto res = run_command(argv);
+    INFO(describe(argv, res));
+    CHECK(res.exit_code == 3);
+    CHECK(res.err.find("certificate issued") == std::string::npos);
+    CHECK(res.err.find(says) != std::string::npos);
+    CHECK(orders_seen(*pebble) == orders);
+  };
+  write_file(tmp / "o7.versions", "keep\n");
+  unwritable(tmp / "o7", (tmp / "o7.versions").string() + ": exists and is not a folder");
+  CHECK(read_file(tmp / "o7.versions") == "keep\n");
+  unwritable("/proc/certpilot-test-out", "/proc/certpilot-test-out.versions");
 }
 
 TEST_CASE("issue: Pebble rejecting half of all nonces still issues", "[integration]") {

@@ -1,4 +1,5 @@
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <catch2/catch.hpp>
 
@@ -218,4 +219,45 @@ TEST_CASE("output dir: a write that fails half way (full disk) keeps the old set
   for (const auto& e : fs::directory_iterator(tmp / "out.versions")) {
     CHECK(e.path().extension() != ".tmp");
   }
+}
+
+TEST_CASE("output dir: a hold keeps a second writer out for the whole run, and a failed first run leaves nothing",
+          "[store][out]") {
+  test::TempDir tmp;
+  const fs::path out = tmp / "out";
+  {
+    auto first = OutputDirHold::take(out);
+    REQUIRE(first.has_value());
+    CHECK(fs::is_directory(tmp / "out.versions"));
+    auto second = OutputDirHold::take(out);
+    REQUIRE_FALSE(second.has_value());
+    CHECK(second.error().code == util::Errc::conflict);
+    CHECK(second.error().message.find("another certpilot process (pid " + std::to_string(::getpid()) + ")") !=
+          std::string::npos);
+    const auto m = make_material({"a.example.test"});
+    CHECK(write_output_dir(out, m.key, m.chain, {"a.example.test"}).error().code == util::Errc::conflict);
+  }
+  // Released, and the run wrote nothing: no empty out.versions/ is left behind.
+  CHECK_FALSE(fs::exists(tmp / "out.versions"));
+  {
+    auto hold = OutputDirHold::take(out);
+    REQUIRE(hold.has_value());
+    const auto m = make_material({"a.example.test"});
+    REQUIRE(write_output_dir(*hold, m.key, m.chain, {"a.example.test"}).has_value());
+  }
+  CHECK(fs::exists(out / "cert.pem"));
+  CHECK(fs::exists(tmp / "out.versions"));  // holds the set now
+}
+
+TEST_CASE("output dir: DIR.versions that cannot be a folder is refused by the hold, before any order", "[store][out]") {
+  test::TempDir tmp;
+  test::write_file(tmp / "o7.versions", "x");
+  auto r = OutputDirHold::take(tmp / "o7");
+  REQUIRE_FALSE(r.has_value());
+  CHECK(r.error().code == util::Errc::io);
+  CHECK(r.error().message.find((tmp / "o7.versions").string()) != std::string::npos);
+  CHECK(test::read_file(tmp / "o7.versions") == "x");
+  auto proc = OutputDirHold::take("/proc/certpilot-test-out");
+  REQUIRE_FALSE(proc.has_value());
+  CHECK(proc.error().code == util::Errc::io);
 }
