@@ -148,9 +148,14 @@ RenewResult renew_one(const CertificateConfig& cert, const RenewEnv& env) {
     reason = env.force ? "forced" : decision.explanation;
     for_past_ari_window = !env.force && decision.reason == RenewReason::ari_past;
   } else if (!env.force && earliest_retry(history, now) > now) {
+    // Still failing (never issued, unusable, or the config asks for something else): a failure for
+    // `renew`'s exit code and the daemon's status, without another attempt or another backoff step.
     const auto at = earliest_retry(history, now);
-    return {cert.name, RenewStatus::not_due, at, "backing off after " + std::to_string(history.consecutive_failures) +
-                                                     " failure(s) until " + util::format_rfc3339(at), std::nullopt, meta.serial};
+    std::string message = reason + "; backing off after " + std::to_string(history.consecutive_failures) +
+                          " failure(s) until " + util::format_rfc3339(at);
+    if (!meta.last_error.empty()) message += " (last error: " + meta.last_error + ")";
+    message += "; fix the cause, then `certpilot renew --force --name " + cert.name + "` tries at once";
+    return {cert.name, RenewStatus::failed, at, message, util::Error(util::Errc::internal, message), meta.serial};
   }
 
   kLog.info("renewing", {{"cert", cert.name}, {"reason", reason}});

@@ -429,6 +429,17 @@ TEST_CASE("daemon: a DNS failure is recorded and a restart waits for next_check"
   CHECK(read_file(tmp / "broken.calls") == calls);
   CHECK(row_of("bad").value("failures", 0) == 1);
   stop_cleanly(daemon);
+
+  // A one-shot `renew` meanwhile does not try again either, but must not report success for a
+  // certificate that was never issued: exit 1, the last error, and how to retry at once.
+  const auto renew = run_command({certpilot_binary().string(), "renew", "--config", config.string()}, {}, 120s);
+  INFO(renew.out << renew.err);
+  CHECK(renew.exit_code == 1);
+  CHECK_THAT(renew.out, Catch::Contains("bad: failed: not issued yet; backing off after 1 failure(s)") &&
+                            Catch::Contains("zone is read-only") && Catch::Contains("renew --force --name bad"));
+  CHECK_THAT(renew.out, Catch::Contains("good: not_due"));
+  CHECK(read_file(tmp / "broken.calls") == calls);
+  CHECK(row_of("bad").value("failures", 0) == 1);
 }
 
 // A routine restart must not count as a failure (a 1-minute backoff, one of the 5 failures
