@@ -126,12 +126,15 @@ void parse_dns(TomlReader& r, const toml::table& root, Config& cfg) {
         r.issue(o, where + " options must be a table of strings, e.g. options = { server = \"127.0.0.1:53\" }");
       }
     }
+    bool options_known = false;
     if (const auto* keys = dns::provider_option_keys(s.provider)) {
       // Unknown keys now, not at the first renewal: a typo (tsig_secret_fil) or a secret written
       // inline (api_key) would otherwise pass check-config and a SIGHUP, then fail every order.
       const toml::node* o = t->get("options");
+      options_known = true;
       for (const auto& [okey, oval] : dns_settings_of(s).options) {
         if (auto k = dns::check_option_keys(s.provider, {{okey, oval}}, *keys); !k) {
+          options_known = false;
           r.issue(o, where + " options: " + k.error().message +
                          "; secrets go in a file or variable named by the *-file or *-env option");
         }
@@ -156,6 +159,19 @@ void parse_dns(TomlReader& r, const toml::table& root, Config& cfg) {
     }
     if (auto v = r.get_duration(*t, "propagation_timeout", where)) s.propagation_timeout = *v;
     s.caa_identity = r.get_string(*t, "caa_identity", where).value_or("");
+    if (options_known) {
+      // The values too: build the provider once, so a missing program, a bad server, TSIG
+      // algorithm or URL, or two sources for one secret fail check-config and a SIGHUP rather than
+      // every order. The secrets themselves are read only when an order needs them (a `status` run
+      // by a monitoring user need not be able to read them): a placeholder stands in here.
+      const dns::SecretReader placeholder = [](const dns::SecretRef&) -> util::Result<util::SecretString> {
+        return util::SecretString("placeholder");
+      };
+      if (auto p = dns::make_provider(s.provider, dns_settings_of(s).options, placeholder, s.resolvers); !p) {
+        const toml::node* o = t->get("options");
+        r.issue(o != nullptr ? o : t, where + " " + p.error().message);
+      }
+    }
     cfg.dns[name] = std::move(s);
   }
 }

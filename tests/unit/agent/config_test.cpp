@@ -115,7 +115,8 @@ TEST_CASE("config: defaults for a minimal file", "[agent][config]") {
 }
 
 TEST_CASE("config: a single dns setup is used when a certificate names none", "[agent][config]") {
-  auto check = check_config_text(kMinimalCa + "[dns.only]\nprovider = \"exec\"\n[[certificate]]\nname = \"a\"\n"
+  auto check = check_config_text(kMinimalCa + "[dns.only]\nprovider = \"exec\"\noptions = { program = \"/bin/true\" }\n"
+                                              "[[certificate]]\nname = \"a\"\n"
                                               "domains = [\"a.test\"]\n",
                                  "t.toml");
   REQUIRE(check.config.has_value());
@@ -221,6 +222,30 @@ TEST_CASE("config: dns option keys are checked against the provider, in either s
             .empty());
   CHECK(issues_of(kMinimalCa + "[dns.x]\nprovider = \"exec\"\noptions = { program = \"/bin/true\", retries = \"3\" }\n")
             .size() == 1);
+}
+
+TEST_CASE("config: dns option values are checked by the provider itself, without reading secrets",
+          "[agent][config]") {
+  const auto one_issue = [](const std::string& dns, const std::string& expected) {
+    const auto issues = issues_of(kMinimalCa + "[dns.x]\n" + dns + "\n");
+    INFO(dns);
+    REQUIRE(issues.size() == 1);
+    CHECK_THAT(issues[0], Catch::Contains("[dns.x]") && Catch::Contains(expected));
+  };
+  one_issue("provider = \"exec\"", "exec: no program given");
+  one_issue("provider = \"exec\"\noptions = { program = \"/nonexistent/hook\" }", "missing or not executable");
+  one_issue("provider = \"rfc2136\"\noptions = { server = \"127.0.0.1:99999\", tsig_key_name = \"k\", "
+            "tsig_secret_file = \"/etc/k\" }", "99999");
+  one_issue("provider = \"rfc2136\"\noptions = { server = \"127.0.0.1\", tsig_key_name = \"k\", "
+            "tsig_algorithm = \"hmac-sha3\", tsig_secret_file = \"/etc/k\" }", "hmac-sha3");
+  one_issue("provider = \"rfc2136\"\noptions = { server = \"127.0.0.1\", tsig_key_name = \"k\", "
+            "tsig_secret_file = \"/etc/k\", tsig_secret_env = \"K\" }", "tsig-secret");
+  one_issue("provider = \"challtestsrv\"\noptions = { url = \"not a url\" }", "challtestsrv");
+  one_issue("provider = \"cloudflare\"", "cloudflare");
+  // The secret file need not exist (nor be readable) for the config to load: it is read per order.
+  CHECK(issues_of(kMinimalCa + "[dns.x]\nprovider = \"rfc2136\"\noptions = { server = \"127.0.0.1\", "
+                               "tsig_key_name = \"k\", tsig_secret_file = \"/nonexistent/secret\" }\n")
+            .empty());
 }
 
 TEST_CASE("config: load_config reads a file and lists errors as details", "[agent][config]") {
