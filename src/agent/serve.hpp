@@ -71,6 +71,17 @@ class TlsService {
   std::unique_ptr<tls::Listener> listener_;
 };
 
+// The -d names of --self-signed, validated and deduplicated: DNS names in canonical form (the
+// validator `issue -d` uses, util::normalize_domain) and IPv4/IPv6 addresses as written, which the
+// local CA puts in iPAddress entries (as mkcert does). Errc::invalid_input naming the bad name.
+util::Result<std::vector<std::string>> self_signed_names(const std::vector<std::string>& names);
+
+// Every check TlsService::start() makes before touching a file or a socket: flags that conflict
+// (--plaintext with anything that needs TLS, --client-cert-optional without --client-ca, ...),
+// out-of-range values (timeouts, --max-connections) and bad -d names are Errc::invalid_input; a
+// --certs path that is missing or not a folder is Errc::io. The message names the flag and the fix.
+util::Result<void> validate_serve_options(const ServeOptions& options);
+
 // `certpilot serve`: start(), then wait for SIGINT/SIGTERM, then stop.
 util::Result<void> run_serve(const ServeOptions& options, std::ostream& out);
 

@@ -12,6 +12,8 @@ struct ServeFlags {
   agent::ServeOptions options;
   long handshake_timeout = 10;
   long idle_timeout = 120;
+  // Signed, so "-1" is seen and refused rather than wrapped to 2^64-1 by an unsigned parse.
+  long long max_connections = 100000;
   bool no_tickets = false;
   bool no_cache = false;
 };
@@ -36,7 +38,7 @@ std::function<int()> setup(CLI::App& app) {
                                                     "(default: the first certificate)");
   cmd->add_flag("--strict-sni", o.strict_sni, "Refuse clients whose SNI matches no certificate");
   cmd->add_option("--threads", o.threads, "Event loops (default: one per core)")->check(CLI::Range(1, 1024));
-  cmd->add_option("--max-connections", o.max_connections, "Open connections at most")->capture_default_str();
+  cmd->add_option("--max-connections", f->max_connections, "Open connections at most")->capture_default_str();
   cmd->add_option("--handshake-timeout", f->handshake_timeout, "Seconds")->capture_default_str();
   cmd->add_option("--idle-timeout", f->idle_timeout, "Seconds")->capture_default_str();
   cmd->add_option("--client-ca", o.client_ca_file, "Require client certificates issued by these CAs (PEM bundle)");
@@ -45,6 +47,12 @@ std::function<int()> setup(CLI::App& app) {
   cmd->add_flag("--no-session-cache", f->no_cache, "No server-side session cache (with --no-session-tickets: no "
                                                    "resumption at all, e.g. to benchmark full handshakes)");
   return [f] {
+    if (f->max_connections < 1) {
+      return report_error("serve", {util::Errc::invalid_input, "--max-connections " +
+                                                                   std::to_string(f->max_connections) +
+                                                                   ": give a number of at least 1 (default 100000)"});
+    }
+    f->options.max_connections = static_cast<std::size_t>(f->max_connections);
     f->options.handshake_timeout = std::chrono::seconds(f->handshake_timeout);
     f->options.idle_timeout = std::chrono::seconds(f->idle_timeout);
     f->options.session_tickets = !f->no_tickets;

@@ -206,3 +206,84 @@ TEST_CASE("serve --plaintext refuses public addresses unless forced", "[integrat
   CHECK(r.exit_code == 2);
   CHECK_THAT(r.err, Catch::Contains("--plaintext refuses the non-loopback address 0.0.0.0:0"));
 }
+
+TEST_CASE("serve refuses bad -d names, conflicting flags and bad values before serving", "[integration][tls]") {
+  TempDir tmp;
+  const std::string state = (tmp / "state").string();
+  const std::string listen = "127.0.0.1:" + std::to_string(free_port());
+  certpilot::test::write_file(tmp / "not-pem", "root:x:0:0:root:/root:/bin/bash\n");
+  const std::string not_pem = (tmp / "not-pem").string();
+  struct Case {
+    std::vector<std::string> args;
+    int exit_code;
+    std::string message;
+  };
+  const std::vector<Case> cases = {
+      // The validator `issue -d` uses, in its words; IP addresses are fine (iPAddress entries).
+      {{"--self-signed", "-d", "ok.localhost", "-d", "bad..x", "-d", "1.2.3.4"}, 2,
+       "-d: invalid domain name \"bad..x\": empty label"},
+      {{"--self-signed", "-d", "*.*.x"}, 2, "-d: invalid domain name \"*.*.x\": a wildcard"},
+      {{"--self-signed", "-d", "1.2.3"}, 2, "-d: invalid domain name \"1.2.3\": looks like an IP address"},
+      {{"--self-signed"}, 2, "--self-signed needs at least one -d NAME"},
+      {{"--self-signed", "-d", "127.0.0.1", "--strict-sni"}, 2, "--strict-sni and -d 127.0.0.1 conflict"},
+      {{"-d", "x.localhost", "--certs", state}, 2, "-d x.localhost is for --self-signed"},
+      {{"--plaintext", "--certs", state, "--client-ca", not_pem}, 2, "--plaintext and --certs conflict"},
+      {{"--plaintext", "--client-ca", not_pem}, 2, "--plaintext and --client-ca conflict"},
+      {{"--plaintext", "--self-signed", "-d", "a.localhost"}, 2, "--plaintext and --self-signed conflict"},
+      {{"--plaintext", "--no-session-tickets"}, 2, "--plaintext and --no-session-tickets conflict"},
+      {{"--self-signed", "-d", "a.localhost", "--force-plaintext-public"}, 2,
+       "--force-plaintext-public only applies with --plaintext"},
+      {{"--self-signed", "-d", "a.localhost", "--client-cert-optional"}, 2,
+       "--client-cert-optional needs --client-ca FILE"},
+      {{"--self-signed", "-d", "a.localhost", "--client-ca", not_pem}, 2,
+       "--client-ca " + not_pem + " is not a PEM certificate bundle"},
+      {{"--self-signed", "-d", "a.localhost", "--proxy-protocol"}, 2, "--proxy-protocol needs --backend HOST:PORT"},
+      {{"--self-signed", "-d", "a.localhost", "--handshake-timeout", "-1"}, 2,
+       "--handshake-timeout -1: give a number of seconds from 1 to 86400"},
+      {{"--self-signed", "-d", "a.localhost", "--idle-timeout", "0"}, 2, "--idle-timeout 0: give a number of seconds"},
+      {{"--self-signed", "-d", "a.localhost", "--handshake-timeout", "99999999"}, 2, "--handshake-timeout 99999999"},
+      {{"--self-signed", "-d", "a.localhost", "--max-connections", "0"}, 2, "--max-connections 0"},
+      {{"--self-signed", "-d", "a.localhost", "--max-connections", "-1"}, 2, "--max-connections -1"},
+      {{"--self-signed", "-d", "a.localhost", "--backend", "nothing"}, 2, "backend: address \"nothing\""},
+      // Local files: the table's exit 3, as for a missing --config.
+      {{"--certs", (tmp / "nonexist").string()}, 3, "--certs " + (tmp / "nonexist").string() + ": no such folder"},
+      {{"--certs", not_pem}, 3, "--certs " + not_pem + " is a file, not a folder"},
+      {{"--certs", tmp.path().string()}, 3, "--certs: " + tmp.path().string() + ": no certificate found"},
+  };
+  for (const auto& c : cases) {
+    std::vector<std::string> argv = {certpilot::test::certpilot_binary().string(), "serve", "--listen", listen,
+                                     "--state", state};
+    argv.insert(argv.end(), c.args.begin(), c.args.end());
+    const auto r = certpilot::test::run_command(argv, {}, std::chrono::seconds(10));
+    INFO(certpilot::test::describe(argv, r));
+    CHECK(r.exit_code == c.exit_code);
+    CHECK_THAT(r.err, Catch::Contains("certpilot serve: error: " + c.message));
+    CHECK(r.out.find("serving on") == std::string::npos);
+    // One line: the error, and nothing served or created before it.
+    CHECK(std::count(r.err.begin(), r.err.end(), '\n') <= 2);
+  }
+  CHECK_FALSE(fs::exists(tmp / "state" / "local-ca"));
+}
+
+TEST_CASE("serve --self-signed puts IP addresses in the certificate and says so", "[integration][tls]") {
+  TempDir tmp;
+  const int port = free_port();
+  ServeProcess server({"--self-signed", "-d", "ip.localhost", "-d", "127.0.0.1", "-d", "IP.localhost", "--state",
+                       (tmp / "state").string(), "--listen", "127.0.0.1:" + std::to_string(port)},
+                      tmp / "serve.log");
+  const std::string ca_file = (tmp / "state" / "local-ca" / "ca.pem").string();
+  certpilot::test::CommandResult r;
+  for (int i = 0; i < 50; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    // curl checks the IP against the certificate's iPAddress entries (no SNI is sent for an IP).
+    r = certpilot::test::run_command(
+        {"curl", "-sS", "--max-time", "5", "--cacert", ca_file, "https://127.0.0.1:" + std::to_string(port) + "/"}, {},
+        std::chrono::seconds(10));
+    if (r.exit_code == 0) break;
+  }
+  INFO(r.err);
+  CHECK(r.exit_code == 0);
+  CHECK_THAT(r.out, Catch::Contains("names: ip.localhost"));
+  // Names normalized and deduplicated, the IP named rather than dropped.
+  CHECK_THAT(certpilot::test::read_file(tmp / "serve.log"), Catch::Contains("Certificate for: ip.localhost, 127.0.0.1\n"));
+}
