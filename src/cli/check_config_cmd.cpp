@@ -1,8 +1,6 @@
 // certpilot check-config --config FILE: validates a configuration file and names the line of each
 // error, so a typo is caught before the daemon reloads it.
-#include <fstream>
 #include <iostream>
-#include <sstream>
 
 #include "agent/config.hpp"
 #include "cli/command.hpp"
@@ -17,18 +15,13 @@ struct Options {
 };
 
 int run(const Options& opts) {
-  std::ifstream in(opts.config, std::ios::binary);
-  if (!in) {
-    return cli::report_error("check-config",
-                             util::Error(util::Errc::io, "reading config " + opts.config + ": cannot open the file"));
-  }
-  std::ostringstream text;
-  text << in.rdbuf();
-  const auto check = agent::check_config_text(text.str(), opts.config);
+  const auto text = cli::read_config_file(opts.config);
+  if (!text) return cli::report_error("check-config", text.error());
+  const auto check = agent::check_config_text(*text, opts.config);
   if (!check.config) {
-    for (const auto& issue : check.issues) std::cerr << agent::format_issue(opts.config, issue) << "\n";
-    std::cerr << "certpilot check-config: " << check.issues.size()
-              << (check.issues.size() == 1 ? " error" : " errors") << " in " << opts.config << "\n";
+    std::vector<std::string> lines;
+    for (const auto& issue : check.issues) lines.push_back(agent::format_issue(opts.config, issue));
+    cli::report_config_issues("check-config", opts.config, lines);
     return cli::kExitUsage;
   }
   const auto& c = *check.config;

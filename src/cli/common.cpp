@@ -2,7 +2,12 @@
 
 #include <unistd.h>
 
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
 #include <iostream>
+#include <sstream>
 #include <string>
 
 #include "cli/command.hpp"
@@ -59,6 +64,59 @@ int report_error(std::string_view command, const util::Error& error) {
   }
   std::cerr << "\n";
   return exit_code_for(error);
+}
+
+util::Result<std::string> read_config_file(const std::string& path) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  const auto st = fs::status(path, ec);
+  if (fs::is_directory(st)) {
+    // ifstream opens a folder and reads nothing, which the parser would report as a config
+    // missing its [ca] section.
+    return util::fail(util::Errc::io, "--config " + path + " is a folder, not a config file; pass the file itself, e.g. "
+                                      "--config " + (fs::path(path) / "config.toml").string());
+  }
+  if (!fs::exists(st)) {
+    return util::fail(util::Errc::io, "--config " + path + ": no such file; pass the path of your config file "
+                                      "(format: docs/config.md)");
+  }
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    return util::fail(util::Errc::io, "--config " + path + ": cannot read: " + std::strerror(errno));
+  }
+  std::ostringstream text;
+  text << in.rdbuf();
+  if (in.bad()) {
+    return util::fail(util::Errc::io, "--config " + path + ": cannot read: " + std::strerror(errno));
+  }
+  return text.str();
+}
+
+void report_config_issues(std::string_view command, const std::string& path, const std::vector<std::string>& lines) {
+  for (const auto& line : lines) std::cerr << line << "\n";
+  std::cerr << "certpilot " << command << ": " << lines.size() << (lines.size() == 1 ? " error" : " errors") << " in "
+            << path << "\n";
+}
+
+std::optional<agent::Config> load_config_or_report(std::string_view command, const std::string& path, int& exit_code) {
+  auto text = read_config_file(path);
+  if (!text) {
+    exit_code = report_error(command, text.error());
+    return std::nullopt;
+  }
+  auto config = agent::parse_config(*text, path);
+  if (!config) {
+    // parse_config puts one formatted issue per detail line; a bare error has none.
+    if (config.error().details.empty()) {
+      exit_code = report_error(command, config.error());
+    } else {
+      report_config_issues(command, path, config.error().details);
+      exit_code = exit_code_for(config.error());
+    }
+    return std::nullopt;
+  }
+  exit_code = kExitOk;
+  return std::move(*config);
 }
 
 }  // namespace certpilot::cli

@@ -13,6 +13,10 @@ std::function<int()> setup(CLI::App& app) {
   auto* cmd = app.add_subcommand("run", "Keep every configured certificate renewed (the daemon)");
   cmd->add_option("-c,--config", *config, "Config file (TOML)")->capture_default_str();
   return [config] {
+    // The daemon loads the file itself (and again on SIGHUP); checked here first so that a broken
+    // config is reported one problem per line, as check-config does, not as one long line.
+    int exit_code = kExitOk;
+    if (!load_config_or_report("run", *config, exit_code)) return exit_code;
     agent::DaemonOptions options;
     options.config_path = *config;
     // Renewals run in `certpilot renew-job` children of this same binary, logging as we do.

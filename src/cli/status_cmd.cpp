@@ -46,8 +46,9 @@ void print(const agent::CertificateStatus& s) {
 }
 
 int run(const StatusFlags& f) {
-  auto config = agent::load_config(f.config);
-  if (!config) return report_error("status", config.error());
+  int exit_code = kExitOk;
+  const auto config = load_config_or_report("status", f.config, exit_code);
+  if (!config) return exit_code;
   auto statuses = agent::certificate_status(*config);
   if (!statuses) return report_error("status", statuses.error());
   int failing = 0;

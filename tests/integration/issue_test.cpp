@@ -316,3 +316,38 @@ TEST_CASE("cli: an unknown option or command is named, not reported as a missing
   CHECK(none.exit_code == 2);
   CHECK(none.err.find("subcommand is required") != std::string::npos);
 }
+
+TEST_CASE("cli: check-config, status and run list a bad config's errors one per line; a folder is not a config",
+          "[integration]") {
+  TempDir tmp;
+  const auto bin = certpilot_binary().string();
+  const auto config = (tmp / "bad.toml").string();
+  write_file(config,
+             "[ca]\ndirectory = \"https://127.0.0.1:1/dir\"\nemail = \"mailto:x@y.example\"\nagree_tos = \"yes\"\n"
+             "bogus = 1\n\n[[certificate]]\nname = \"BAD NAME\"\ndomains = [\"bad..x\", \"*.*.x\"]\ndns = \"nosuch\"\n");
+  for (const std::string command : {"check-config", "status", "run"}) {
+    const std::vector<std::string> argv = {bin, command, "--config", config};
+    const auto r = run_command(argv, {}, std::chrono::seconds(20));
+    INFO(describe(argv, r));
+    CHECK(r.exit_code == 2);
+    CHECK(r.err.find(config + ":3:9: [ca] email must be a plain address") != std::string::npos);
+    CHECK(r.err.find("\n" + config + ":9:12: invalid domain name \"bad..x\"") != std::string::npos);
+    CHECK(r.err.find("\n" + config + ":10:7: ") != std::string::npos);
+    CHECK(r.err.find("; " + config) == std::string::npos);  // not joined on one line
+    CHECK(r.err.find("\ncertpilot " + command + ": 7 errors in " + config + "\n") != std::string::npos);
+
+    const std::vector<std::string> folder = {bin, command, "--config", tmp.path().string()};
+    const auto f = run_command(folder, {}, std::chrono::seconds(20));
+    INFO(describe(folder, f));
+    CHECK(f.exit_code == 3);
+    CHECK(f.err == "certpilot " + command + ": error: --config " + tmp.path().string() +
+                       " is a folder, not a config file; pass the file itself, e.g. --config " +
+                       (tmp / "config.toml").string() + "\n");
+
+    const std::vector<std::string> missing = {bin, command, "--config", (tmp / "nonexist.toml").string()};
+    const auto m = run_command(missing, {}, std::chrono::seconds(20));
+    INFO(describe(missing, m));
+    CHECK(m.exit_code == 3);
+    CHECK(m.err.find("--config " + (tmp / "nonexist.toml").string() + ": no such file") != std::string::npos);
+  }
+}
