@@ -40,7 +40,7 @@ util::Result<void> write_private_file(const std::filesystem::path& path, const s
 
 AccountReport report_of(const CaSession& session, const acme::Account& account, const store::Store& store) {
   return {account.url, account.status, account.contact, session.client->account_key()->jwk_thumbprint(),
-          store.root().string()};
+          store.root().string(), {}};
 }
 
 }  // namespace
@@ -74,7 +74,14 @@ util::Result<AccountReport> deactivate_account(const CaSettings& ca, const std::
   CERTPILOT_TRY(auto session, open_ca_session(ca, store, AccountMode::existing_only), "account deactivate");
   CERTPILOT_TRY(auto account, session.client->deactivate_account(), "account deactivate");
   kLog.info("account deactivated", {{"account", account.url}});
-  return report_of(session, account, store);
+  const auto marker = session.account_dir / kDeactivatedMarker;
+  if (auto r = write_private_file(marker, account.url + "\n"); !r) {
+    // The CA has deactivated it either way; later runs then get the CA's refusal instead of ours.
+    kLog.warn("could not mark the stored account deactivated", {{"error", r.error().message}});
+  }
+  auto report = report_of(session, account, store);
+  report.note = "the account can no longer be used; " + replace_account_hint(session.account_dir, store);
+  return report;
 }
 
 util::Result<std::string> revoke(const RevokeOptions& options) {

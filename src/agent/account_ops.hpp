@@ -14,11 +14,14 @@ struct AccountReport {
   std::vector<std::string> contact;
   std::string key_thumbprint;  // RFC 7638; identifies the key without revealing it
   std::string stored_in;
+  std::string note;  // what the operator should know next (after a deactivation); may be empty
 };
 
 util::Result<AccountReport> show_account(const CaSettings& ca, const std::string& state_dir);
 // New key registered with the CA (RFC 8555 §7.3.5), then saved in place of the old one.
 util::Result<AccountReport> rollover_account_key(const CaSettings& ca, const std::string& state_dir);
+// Marks the stored account deactivated (kDeactivatedMarker), so later runs refuse it with a hint
+// instead of sending requests the CA can only refuse.
 util::Result<AccountReport> deactivate_account(const CaSettings& ca, const std::string& state_dir);
 
 struct RevokeOptions {

@@ -2,6 +2,7 @@
 #include <memory>
 
 #include "agent/account_ops.hpp"
+#include "agent/ca_session.hpp"
 #include "cli/ca_options.hpp"
 #include "cli/command.hpp"
 #include "cli/common.hpp"
@@ -20,11 +21,13 @@ void print(const agent::AccountReport& r) {
             << "contact:    " << (r.contact.empty() ? std::string("(none)") : util::join(r.contact, ", ")) << "\n"
             << "key:        thumbprint " << r.key_thumbprint << "\n"
             << "stored in:  " << r.stored_in << "\n";
+  if (!r.note.empty()) std::cout << "note:       " << r.note << "\n";
 }
 
 int run(const std::string& action, const AccountFlags& f) {
   auto ca = to_settings(f.ca);
   if (!ca) return report_error("account " + action, ca.error());
+  if (auto r = check_ca_flags(f.ca); !r) return report_error("account " + action, r.error());
   util::Result<agent::AccountReport> r = util::fail(util::Errc::internal, "unknown action");
   if (action == "show") {
     r = agent::show_account(*ca, f.ca.state_dir);
@@ -37,7 +40,9 @@ int run(const std::string& action, const AccountFlags& f) {
     }
     r = agent::deactivate_account(*ca, f.ca.state_dir);
   }
-  if (!r) return report_error("account " + action, r.error());
+  if (!r) {
+    return report_error("account " + action, agent::explain_deactivated_account(r.error(), *ca, f.ca.state_dir));
+  }
   print(*r);
   return kExitOk;
 }

@@ -10,6 +10,7 @@
 #include <sstream>
 #include <string>
 
+#include "agent/ca_session.hpp"
 #include "cli/command.hpp"
 #include "util/log.hpp"
 
@@ -64,6 +65,13 @@ int report_error(std::string_view command, const util::Error& error) {
   }
   std::cerr << "\n";
   return exit_code_for(error);
+}
+
+util::Result<void> check_ca_flags(const CaFlags& flags) {
+  if (!flags.ca_bundle.empty()) {
+    if (auto r = agent::check_ca_bundle(flags.ca_bundle); !r) return util::fail(r.error().wrapped("--ca-bundle"));
+  }
+  return agent::check_contact_emails(flags.emails);
 }
 
 util::Result<std::string> read_config_file(const std::string& path) {

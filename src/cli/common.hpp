@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "agent/config.hpp"
+#include "cli/ca_options.hpp"
 #include "util/error.hpp"
 #include "util/strings.hpp"
 
@@ -24,6 +25,11 @@ void apply_global_options(const GlobalOptions& options);
 // and returns the exit code for the error's kind.
 int report_error(std::string_view command, const util::Error& error);
 int exit_code_for(const util::Error& error);
+
+// What to_settings(CaFlags) leaves to the first connection, checked before it: the --ca-bundle
+// file's content (Errc::invalid_input unless it holds a PEM certificate, Errc::io when unreadable)
+// and --email written as a mailto: URI (Errc::invalid_input). Each message names its flag.
+util::Result<void> check_ca_flags(const CaFlags& flags);
 
 // The --config FILE every config-reading command takes (check-config, status, run, renew).
 // Errc::io naming --config and the path when it is missing, a folder, or unreadable.

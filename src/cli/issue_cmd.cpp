@@ -1,6 +1,7 @@
 #include <iostream>
 #include <memory>
 
+#include "agent/ca_session.hpp"
 #include "agent/issue.hpp"
 #include "cli/ca_options.hpp"
 #include "cli/command.hpp"
@@ -31,13 +32,17 @@ int run(const IssueFlags& f) {
   options.state_dir = f.ca.state_dir;
   auto ca = to_settings(f.ca);
   if (!ca) return report_error("issue", ca.error());
+  if (auto r = check_ca_flags(f.ca); !r) return report_error("issue", r.error());
   options.ca = std::move(*ca);
   auto dns = to_settings(f.dns);
   if (!dns) return report_error("issue", dns.error());
   options.dns = std::move(*dns);
   util::install_cancel_signal_handlers();
   auto outcome = agent::run_issue(options);
-  if (!outcome) return report_error("issue", outcome.error());
+  if (!outcome) {
+    // An account deactivated outside certpilot: say where it is stored and how to get a new one.
+    return report_error("issue", agent::explain_deactivated_account(outcome.error(), options.ca, options.state_dir));
+  }
   const auto& leaf = outcome->chain.leaf();
   std::cout << "certificate for " << util::join(outcome->names, ", ") << " written to " << outcome->written_to << "\n"
             << "  subject:   " << leaf.subject() << "\n"

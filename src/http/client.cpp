@@ -2,7 +2,12 @@
 
 #include <curl/curl.h>
 
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
 #include <mutex>
+#include <sstream>
 #include <thread>
 
 #include "util/log.hpp"
@@ -87,6 +92,32 @@ util::Error transport_error(CURLcode code, const std::string& url, const char* d
 
 }  // namespace
 
+Result<void> check_ca_bundle(const std::string& path) {
+  const std::string fix = "; give the PEM file of the root(s) that signed the server's HTTPS certificate";
+  std::error_code ec;
+  const auto st = std::filesystem::status(path, ec);
+  if (std::filesystem::exists(st) && !std::filesystem::is_regular_file(st)) {
+    // A folder, a FIFO or a device: curl wants one file (and reading a FIFO could block here).
+    return util::fail(util::Errc::invalid_input, "CA bundle " + path + " is not a file" + fix);
+  }
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    return util::fail(util::Errc::io, "CA bundle " + path + ": cannot read: " + std::strerror(errno));
+  }
+  std::ostringstream text;
+  text << in.rdbuf();
+  const std::string pem = text.str();
+  // What OpenSSL's PEM_X509_INFO_read_bio, which curl uses for CAINFO, takes as a certificate.
+  for (const char* begin : {"-----BEGIN CERTIFICATE-----", "-----BEGIN TRUSTED CERTIFICATE-----",
+                            "-----BEGIN X509 CERTIFICATE-----"}) {
+    if (pem.find(begin) != std::string::npos) {
+      return util::ok();
+    }
+  }
+  return util::fail(util::Errc::invalid_input,
+                    "CA bundle " + path + " is not a PEM certificate bundle (no -----BEGIN CERTIFICATE----- line)" + fix);
+}
+
 struct HttpClient::Impl {
   HttpOptions options;
   CurlPtr curl;
@@ -98,6 +129,9 @@ HttpClient::~HttpClient() = default;
 Result<std::unique_ptr<HttpClient>> HttpClient::create(HttpOptions options) {
   static std::once_flag once;
   std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
+  if (!options.ca_bundle.empty()) {
+    if (auto r = check_ca_bundle(options.ca_bundle); !r) return util::fail(r.error());
+  }
   CurlPtr curl(curl_easy_init());
   if (!curl) return util::fail(util::Errc::internal, "http: curl_easy_init failed");
   auto impl = std::make_unique<Impl>();

@@ -72,6 +72,12 @@ class HttpClient {
   std::unique_ptr<Impl> impl_;
 };
 
+// Checks that `path` is a PEM file holding at least one certificate, so that a wrong file is named
+// before any connection (curl would only report "error setting certificate file" as a TLS failure).
+// Errc::io when it cannot be read; Errc::invalid_input when it is not a regular file or has no
+// CERTIFICATE block. Called by HttpClient::create for HttpOptions::ca_bundle. Thread-safe.
+Result<void> check_ca_bundle(const std::string& path);
+
 // Parses an RFC 8288 Link header value into (target, rel) pairs; exposed for tests.
 std::vector<std::pair<std::string, std::string>> parse_link_header(const std::string& value);
 

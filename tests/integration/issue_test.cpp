@@ -5,6 +5,7 @@
 
 #include "crypto/certificate.hpp"
 #include "support/issue_helpers.hpp"
+#include "support/loopback_http.hpp"
 #include "support/temp_dir.hpp"
 
 using namespace certpilot::test;
@@ -294,7 +295,7 @@ TEST_CASE("revoke, key rollover and deactivation", "[integration]") {
   auto refused = run_command(issue_argv(*pebble, {"after-deactivation.example.test"}, tmp / "d", tmp / "state"));
   INFO(refused.err);
   CHECK(refused.exit_code == 5);
-  CHECK(refused.err.find("unauthorized") != std::string::npos);
+  CHECK(refused.err.find("is deactivated") != std::string::npos);  // details: "a deactivated account ..." below
   CHECK_FALSE(fs::exists(tmp / "d"));
 }
 
@@ -350,4 +351,124 @@ TEST_CASE("cli: check-config, status and run list a bad config's errors one per 
     CHECK(m.exit_code == 3);
     CHECK(m.err.find("--config " + (tmp / "nonexist.toml").string() + ": no such file") != std::string::npos);
   }
+}
+
+TEST_CASE("account and issue: no account, a bad --ca-bundle and a mailto: --email are exit 2 before connecting",
+          "[integration]") {
+  TempDir tmp;
+  const auto bin = certpilot_binary().string();
+  // Nothing listens here: exit 2 rather than 4 shows that no connection was tried.
+  const std::string directory = "https://127.0.0.1:" + std::to_string(unused_loopback_port()) + "/dir";
+  write_file(tmp / "passwd", "root:x:0:0:root:/root:/bin/bash\n");
+  const std::vector<std::string> ca = {"--directory", directory, "--state", (tmp / "state").string()};
+  for (const std::string action : {"show", "rollover"}) {
+    const auto argv = with({bin, "account", action}, ca);
+    const auto r = run_command(argv);
+    INFO(describe(argv, r));
+    CHECK(r.exit_code == 2);
+    CHECK(r.err.find("no account for " + directory + " in " + (tmp / "state").string() +
+                     "; run 'certpilot issue' first or pass the right --state") != std::string::npos);
+  }
+  const std::vector<std::string> issue = {bin, "issue", "-d", "x.example.test", "--out", (tmp / "out").string(),
+                                          "--agree-tos", "--dns", "challtestsrv", "--dns-opt",
+                                          "url=http://127.0.0.1:1"};
+  const auto bundle = with(with(issue, ca), {"--ca-bundle", (tmp / "passwd").string()});
+  const auto b = run_command(bundle);
+  INFO(describe(bundle, b));
+  CHECK(b.exit_code == 2);
+  CHECK(b.err == "certpilot issue: error: --ca-bundle: CA bundle " + (tmp / "passwd").string() +
+                     " is not a PEM certificate bundle (no -----BEGIN CERTIFICATE----- line); give the PEM file of the "
+                     "root(s) that signed the server's HTTPS certificate\n");
+  const auto shown = with(with({bin, "account", "show"}, ca), {"--ca-bundle", (tmp / "passwd").string()});
+  CHECK(run_command(shown).exit_code == 2);
+
+  const auto mailto = with(with(issue, ca), {"--email", "mailto:a@b.example"});
+  const auto m = run_command(mailto);
+  INFO(describe(mailto, m));
+  CHECK(m.exit_code == 2);
+  CHECK(m.err == "certpilot issue: error: --email mailto:a@b.example: write a plain address, without mailto: "
+                 "(--email a@b.example)\n");
+  // No account registered: the store may exist, its accounts/ holds nothing.
+  CHECK((!fs::exists(tmp / "state" / "accounts") || fs::is_empty(tmp / "state" / "accounts")));
+}
+
+TEST_CASE("issue --profile: a name the CA does not list is exit 2 naming the list; a CA without profiles warns",
+          "[integration]") {
+  TempDir tmp;
+  // A directory that advertises profiles (Debian's Pebble 2.4 has none): the check needs nothing more.
+  LoopbackHttp ca([](const SeenRequest& req) -> std::optional<std::string> {
+    if (req.target != "/dir") return canned("404 Not Found", {}, "");
+    return canned("200 OK", {"Content-Type: application/json"},
+                  R"({"newNonce":"http://127.0.0.1/nonce","newAccount":"http://127.0.0.1/acct",)"
+                  R"("newOrder":"http://127.0.0.1/order","revokeCert":"http://127.0.0.1/revoke",)"
+                  R"("keyChange":"http://127.0.0.1/key","meta":{"profiles":{"classic":"90 days",)"
+                  R"("shortlived":"6 days"}}})");
+  });
+  const std::vector<std::string> argv = {
+      certpilot_binary().string(), "issue", "-d", "p.example.test", "--out", (tmp / "out").string(), "--state",
+      (tmp / "state").string(), "--directory", ca.url("/dir"), "--agree-tos", "--profile", "nosuchprofile",
+      "--dns", "challtestsrv", "--dns-opt", "url=http://127.0.0.1:1"};
+  const auto r = run_command(argv);
+  INFO(describe(argv, r));
+  CHECK(r.exit_code == 2);
+  CHECK(r.err.find("certificate profile \"nosuchprofile\" is not one the CA " + ca.url("/dir") +
+                   " offers (classic, shortlived); use one of those") != std::string::npos);
+  const auto seen = ca.requests();
+  REQUIRE(seen.size() == 1);  // the directory only: no account, no order
+  CHECK(seen[0].target == "/dir");
+
+  auto pebble = PebbleFixture::start(PebbleOptions::deterministic());
+  const auto without = run_command(issue_argv(*pebble, {"plain.example.test"}, tmp / "plain", tmp / "state",
+                                              {"--profile", "nosuchprofile"}));
+  INFO(without.err);
+  CHECK(without.exit_code == 0);  // the CA's default certificate, as the warning says
+  CHECK(without.err.find("the CA advertises no certificate profiles: the profile asked for is ignored") !=
+        std::string::npos);
+  CHECK(without.err.find("profile=nosuchprofile") != std::string::npos);
+  check_issued(*pebble, tmp / "plain", {"plain.example.test"});
+}
+
+TEST_CASE("a deactivated account is refused with where it is stored and how to get a new one", "[integration]") {
+  auto pebble = PebbleFixture::start(PebbleOptions::deterministic());
+  TempDir tmp;
+  const auto ca = ca_args(*pebble, tmp / "state");
+  const auto bin = certpilot_binary().string();
+  run_ok(issue_argv(*pebble, {"first.example.test"}, tmp / "a", tmp / "state"));
+  const auto host_dir = tmp / "state" / "accounts";
+  std::vector<fs::path> accounts;
+  for (const auto& host : fs::directory_iterator(host_dir)) {
+    for (const auto& acct : fs::directory_iterator(host.path())) accounts.push_back(acct.path());
+  }
+  REQUIRE(accounts.size() == 1);
+  const fs::path account_dir = accounts.front();
+  const fs::path aside = tmp / "state" / ("deactivated-account-" + account_dir.filename().string());
+  const std::string hint = "to register a new account, move that folder out of the way (mv " + account_dir.string() +
+                           " " + aside.string() + ") and run again";
+
+  const auto deactivated = run_ok(with({bin, "account", "deactivate", "--yes"}, ca));
+  CHECK(deactivated.out.find("status:     deactivated") != std::string::npos);
+  CHECK(deactivated.out.find("note:       the account can no longer be used; " + hint) != std::string::npos);
+
+  for (const auto& argv : {issue_argv(*pebble, {"second.example.test"}, tmp / "b", tmp / "state"),
+                           with({bin, "account", "show"}, ca), with({bin, "account", "rollover"}, ca)}) {
+    const auto r = run_command(argv);
+    INFO(describe(argv, r));
+    CHECK(r.exit_code == 5);
+    CHECK(r.err.find("is deactivated ('certpilot account deactivate'), and the CA refuses it for good; " + hint) !=
+          std::string::npos);
+  }
+
+  // Deactivated elsewhere (no mark in the folder): the CA's refusal gets the same advice.
+  fs::remove(account_dir / "deactivated");
+  const auto argv = issue_argv(*pebble, {"second.example.test"}, tmp / "b", tmp / "state");
+  const auto r = run_command(argv);
+  INFO(describe(argv, r));
+  CHECK(r.exit_code == 5);
+  CHECK(r.err.find("Account has been deactivated; the account stored in " + account_dir.string() +
+                   " is deactivated; " + hint) != std::string::npos);
+
+  // Following the advice gets a new account.
+  fs::rename(account_dir, aside);
+  run_ok(issue_argv(*pebble, {"second.example.test"}, tmp / "b", tmp / "state"));
+  check_issued(*pebble, tmp / "b", {"second.example.test"});
 }

@@ -16,6 +16,8 @@
 
 #include "http/client.hpp"
 #include "support/loopback_http.hpp"
+#include "support/temp_dir.hpp"
+#include "support/test_ca.hpp"
 #include "util/strings.hpp"
 
 using namespace certpilot;
@@ -178,4 +180,35 @@ TEST_CASE("a URL that is not http(s) is invalid_input", "[http]") {
   REQUIRE_FALSE(r);
   CHECK(r.error().code == Errc::invalid_input);
   CHECK_THAT(r.error().message, Catch::Contains("ftp://127.0.0.1/file") && Catch::Contains("not a valid http(s) URL"));
+}
+
+TEST_CASE("a CA bundle that is not a PEM certificate bundle is refused before any connection", "[http]") {
+  test::TempDir tmp;
+  test::write_file(tmp / "passwd", "root:x:0:0:root:/root:/bin/bash\n");
+  test::write_file(tmp / "roots.pem", test::TestCa::create("Bundle Test Root").cert_pem());
+  LoopbackHttp server([](const SeenRequest&) { return canned("200 OK", {}, "{}"); });
+
+  http::HttpOptions opts;
+  opts.ca_bundle = (tmp / "passwd").string();
+  auto c = http::HttpClient::create(opts);
+  REQUIRE_FALSE(c);
+  CHECK(c.error().code == Errc::invalid_input);
+  CHECK(c.error().message == "CA bundle " + opts.ca_bundle +
+                                 " is not a PEM certificate bundle (no -----BEGIN CERTIFICATE----- line); give the PEM "
+                                 "file of the root(s) that signed the server's HTTPS certificate");
+  CHECK(server.requests().empty());
+
+  const auto folder = http::check_ca_bundle(tmp.path().string());
+  REQUIRE_FALSE(folder);
+  CHECK(folder.error().code == Errc::invalid_input);
+  CHECK_THAT(folder.error().message, Catch::Contains(" is not a file"));
+
+  const auto missing = http::check_ca_bundle((tmp / "missing.pem").string());
+  REQUIRE_FALSE(missing);
+  CHECK(missing.error().code == Errc::io);
+  CHECK_THAT(missing.error().message, Catch::Contains("missing.pem: cannot read"));
+
+  CHECK(http::check_ca_bundle((tmp / "roots.pem").string()));
+  opts.ca_bundle = (tmp / "roots.pem").string();
+  CHECK(http::HttpClient::create(opts));
 }
