@@ -3,6 +3,7 @@
 #include "dns/caa.hpp"
 #include "dns/factory.hpp"
 #include "dns/propagation.hpp"
+#include "dns/server_address.hpp"
 #include "agent/secret_reader.hpp"
 #include "util/log.hpp"
 
@@ -12,26 +13,34 @@ namespace {
 const util::Logger kLog("agent");
 }
 
+util::Result<std::string> normalize_dns_resolver(const std::string& text) { return dns::normalize_resolver(text); }
+
 util::Result<std::unique_ptr<DnsContext>> DnsContext::create(const DnsSettings& settings) {
   if (settings.provider.empty()) {
     return util::fail(util::Errc::invalid_input, "no DNS provider given; pass --dns NAME (e.g. --dns rfc2136)");
   }
   std::unique_ptr<DnsContext> ctx(new DnsContext());
   ctx->settings_ = settings;
-  CERTPILOT_TRY(ctx->provider_, dns::make_provider(settings.provider, settings.options, read_secret), "DNS provider");
+  // The CLI checked --dns-resolver already; a config file's `resolvers` are checked here (and c-ares
+  // would cut a port to 16 bits). One list for the provider and the lookups: a split horizon
+  // must not see one view for the zone and another for the update.
+  CERTPILOT_TRY(ctx->settings_.resolvers, dns::normalize_resolvers(settings.resolvers), "resolvers");
+  CERTPILOT_TRY(ctx->provider_,
+                dns::make_provider(settings.provider, settings.options, read_secret, ctx->settings_.resolvers),
+                "DNS provider");
   if (settings.provider == "challtestsrv" && settings.resolvers.empty()) {
     // Pebble's challenge server has no zones or nameservers to ask: nothing to follow or wait for.
     ctx->null_lookup_ = std::make_unique<dns::NullLookup>();
     return ctx;
   }
   dns::LookupOptions options;
-  options.resolvers = settings.resolvers;
+  options.resolvers = ctx->settings_.resolvers;
   CERTPILOT_TRY(options.mode, dns::parse_propagation_mode(settings.propagation), "--propagation");
   if (options.mode == dns::PropagationMode::resolvers) {
     if (settings.resolvers.empty()) {
       return util::fail(util::Errc::invalid_input, "--propagation resolvers needs --dns-resolver HOST[:PORT]");
     }
-    options.propagation_resolvers = settings.resolvers;
+    options.propagation_resolvers = ctx->settings_.resolvers;
   }
   options.timeout = settings.propagation_timeout;
   options.interval = settings.propagation_interval;

@@ -15,6 +15,11 @@
 
 namespace certpilot::agent {
 
+// One resolver as --dns-resolver or `resolvers = [...]` gives it (IP, IP:PORT, [IPV6]:PORT), checked
+// (port 1-65535, an address, not a name) and normalized to "ip:port". The error says what is wrong
+// without a prefix, e.g. "bad port 99999 (1-65535)": the caller names the flag or key.
+util::Result<std::string> normalize_dns_resolver(const std::string& text);
+
 class DnsContext {
  public:
   static util::Result<std::unique_ptr<DnsContext>> create(const DnsSettings& settings);

@@ -2,6 +2,7 @@
 
 #include <filesystem>
 
+#include "agent/dns_context.hpp"
 #include "util/strings.hpp"
 #include "util/time.hpp"
 
@@ -89,7 +90,11 @@ util::Result<agent::DnsSettings> to_settings(const DnsFlags& f) {
     }
     s.options[key] = kv.substr(eq + 1);
   }
-  s.resolvers = f.resolvers;
+  for (const auto& r : f.resolvers) {
+    auto resolver = agent::normalize_dns_resolver(r);
+    if (!resolver) return util::fail(resolver.error().wrapped("--dns-resolver"));
+    s.resolvers.push_back(std::move(*resolver));
+  }
   s.propagation = f.propagation;
   const auto timeout = util::parse_duration(f.propagation_timeout);
   if (!timeout || timeout->count() <= 0) {

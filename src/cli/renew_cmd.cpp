@@ -17,8 +17,9 @@ struct RenewFlags {
 };
 
 int run(const RenewFlags& f) {
-  auto config = agent::load_config(f.config);
-  if (!config) return report_error("renew", config.error());
+  int exit_code = kExitOk;
+  const auto config = load_config_or_report("renew", f.config, exit_code);
+  if (!config) return exit_code;
   util::install_cancel_signal_handlers();
   auto results = agent::renew_all(*config, f.names, f.force, [](const agent::RenewResult& r) {
     std::cout << r.name << ": " << agent::to_string(r.status) << ": " << r.message << " (next check "

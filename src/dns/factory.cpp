@@ -21,10 +21,12 @@ const std::vector<std::string>* provider_option_keys(const std::string& name) {
 }
 
 Result<ProviderPtr> make_provider(const std::string& name, const std::map<std::string, std::string>& options,
-                                  const SecretReader& secrets) {
+                                  const SecretReader& secrets, const std::vector<std::string>& resolvers) {
+  // pdns, cloudflare and exec find zones through their APIs or hooks, challtestsrv has none: only
+  // rfc2136 asks the DNS.
   if (name == "exec") return ExecProvider::create(options);
   if (name == "challtestsrv") return ChalltestsrvProvider::create(options);
-  if (name == "rfc2136") return make_rfc2136_provider(options, secrets);
+  if (name == "rfc2136") return make_rfc2136_provider(options, secrets, resolvers);
   if (name == "pdns") return make_pdns_provider(options, secrets);
   if (name == "cloudflare") return make_cloudflare_provider(options, secrets);
   return util::fail(util::Errc::invalid_input,

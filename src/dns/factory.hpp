@@ -15,7 +15,10 @@ std::vector<std::string> provider_names();
 // build the provider (a config check reads no secrets and opens nothing).
 const std::vector<std::string>* provider_option_keys(const std::string& name);
 // `secrets` reads the files and variables that secret options (`*-file`, `*-env`) name.
+// `resolvers`: the operator's resolvers (--dns-resolver, normalized "ip:port"); a provider that
+// looks anything up in the DNS itself (rfc2136: the zone, its primary) asks these and nothing else,
+// and the system's resolvers only when the list is empty.
 Result<ProviderPtr> make_provider(const std::string& name, const std::map<std::string, std::string>& options,
-                                  const SecretReader& secrets);
+                                  const SecretReader& secrets, const std::vector<std::string>& resolvers);
 
 }  // namespace certpilot::dns

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <mutex>
 
+#include "dns/server_address.hpp"
 #include "util/cancel.hpp"
 #include "util/strings.hpp"
 
@@ -76,6 +77,10 @@ Result<std::unique_ptr<Resolver>> Resolver::create(ResolverOptions options) {
   if (status != ARES_SUCCESS) return fail(Errc::dns, std::string("c-ares channel: ") + ares_strerror(status));
   std::string description = "system resolvers";
   if (!options.servers.empty()) {
+    // Checked here too, whoever built the list: c-ares itself would cut port 99999 to 34463.
+    auto servers = normalize_resolvers(options.servers);
+    if (!servers) return fail(servers.error().wrapped("DNS servers"));
+    options.servers = std::move(*servers);
     description = util::join(options.servers, ",");
     const int s = ares_set_servers_ports_csv(channel.get(), description.c_str());
     if (s != ARES_SUCCESS) {
@@ -88,6 +93,8 @@ Result<std::unique_ptr<Resolver>> Resolver::create(ResolverOptions options) {
   impl->options = std::move(options);
   return std::unique_ptr<Resolver>(new Resolver(std::move(impl), std::move(description)));
 }
+
+bool Resolver::asks_system_resolvers() const { return impl_->options.servers.empty(); }
 
 Result<wire::Message> Resolver::query(const std::string& name, std::uint16_t qtype) {
   auto results = query_all({Job{this, name, qtype}});

@@ -19,7 +19,8 @@ using util::Result;
 
 struct ResolverOptions {
   // "192.0.2.53", "192.0.2.53:5353", "[2001:db8::53]:53" (addresses only: a resolver cannot be
-  // found by name). Empty: the system's resolvers from /etc/resolv.conf.
+  // found by name; checked by normalize_resolvers). Empty: the system's resolvers from
+  // /etc/resolv.conf, which only a caller that was given no resolvers may ask for.
   std::vector<std::string> servers;
   std::chrono::milliseconds timeout{3000};  // per try
   int tries = 2;
@@ -50,6 +51,8 @@ class Resolver {
 
   // "127.0.0.1:5300" or "system resolvers": for error messages.
   const std::string& description() const { return description_; }
+  // True when no servers were given: the questions go to /etc/resolv.conf's.
+  bool asks_system_resolvers() const;
 
  private:
   struct Impl;

@@ -55,8 +55,12 @@ Result<std::string> find_zone(Resolver& resolver, const std::string& fqdn) {
       }
     }
   }
+  // Split horizon: the usual cause is a resolver that does not see the zone's view.
+  const std::string hint = resolver.asks_system_resolvers()
+                               ? "; give resolvers that see its zone with --dns-resolver HOST[:PORT]"
+                               : "; check the name, and that these resolvers see its zone (--dns-resolver)";
   return fail(Errc::dns, "finding the zone of " + start + ": no SOA record at or above it (asked " +
-                             resolver.description() + ")");
+                             resolver.description() + ")" + hint);
 }
 
 Result<std::string> find_primary(Resolver& resolver, const std::string& zone) {

@@ -318,7 +318,7 @@ TEST_CASE("cli: an unknown option or command is named, not reported as a missing
   CHECK(none.err.find("subcommand is required") != std::string::npos);
 }
 
-TEST_CASE("cli: check-config, status and run list a bad config's errors one per line; a folder is not a config",
+TEST_CASE("cli: check-config, status, run and renew list a bad config's errors one per line; a folder is not a config",
           "[integration]") {
   TempDir tmp;
   const auto bin = certpilot_binary().string();
@@ -326,7 +326,7 @@ TEST_CASE("cli: check-config, status and run list a bad config's errors one per 
   write_file(config,
              "[ca]\ndirectory = \"https://127.0.0.1:1/dir\"\nemail = \"mailto:x@y.example\"\nagree_tos = \"yes\"\n"
              "bogus = 1\n\n[[certificate]]\nname = \"BAD NAME\"\ndomains = [\"bad..x\", \"*.*.x\"]\ndns = \"nosuch\"\n");
-  for (const std::string command : {"check-config", "status", "run"}) {
+  for (const std::string command : {"check-config", "status", "run", "renew"}) {
     const std::vector<std::string> argv = {bin, command, "--config", config};
     const auto r = run_command(argv, {}, std::chrono::seconds(20));
     INFO(describe(argv, r));

@@ -6,6 +6,7 @@
 #include <regex>
 
 #include "dns/resolver.hpp"
+#include "dns/server_address.hpp"
 #include "dns/rfc2136/transport.hpp"
 #include "dns/zone.hpp"
 #include "util/log.hpp"
@@ -20,45 +21,12 @@ namespace {
 
 const util::Logger kLog("dns");
 
-bool is_ip_literal(const std::string& host) {
-  return host.find(':') != std::string::npos || host.find_first_not_of("0123456789.") == std::string::npos;
-}
-
-struct HostPort {
-  std::string host;
-  std::optional<std::uint16_t> port;
-};
-
-// The `server` option: HOST, HOST:PORT, [IPV6]:PORT or a bare IPv6 address.
-Result<HostPort> split_server(const std::string& server) {
-  HostPort out;
-  std::optional<std::string> port;
-  const auto bad = [&](const std::string& why) {
-    return fail(Errc::invalid_input, "rfc2136: server=\"" + util::printable_excerpt(server, 80) + "\" " + why +
-                                         "; use HOST, HOST:PORT or [IPV6]:PORT");
-  };
-  if (!server.empty() && server.front() == '[') {
-    const auto close = server.find(']');
-    if (close == std::string::npos) return bad("misses ']'");
-    out.host = server.substr(1, close - 1);
-    if (close + 1 < server.size()) {
-      if (server[close + 1] != ':') return bad("has text after ']'");
-      port = server.substr(close + 2);
-    }
-  } else if (std::count(server.begin(), server.end(), ':') == 1) {
-    out.host = server.substr(0, server.find(':'));
-    port = server.substr(server.find(':') + 1);
-  } else {
-    out.host = server;  // a name, an IPv4 address or a bare IPv6 address
-  }
-  if (port) {
-    if (port->empty() || port->size() > 5 || port->find_first_not_of("0123456789") != std::string::npos ||
-        std::stoi(*port) < 1 || std::stoi(*port) > 65535) {
-      return bad("has a bad port");
-    }
-    out.port = static_cast<std::uint16_t>(std::stoi(*port));
-  }
-  return out;
+// The `server` option: HOST, HOST:PORT, [IPV6]:PORT or a bare IPv6 address; "" = the SOA primary.
+Result<ServerAddress> split_server(const std::string& server) {
+  if (server.empty()) return ServerAddress{};
+  auto a = parse_server_address(server, true);
+  if (!a) return fail(a.error().wrapped("rfc2136: server=\"" + util::printable_excerpt(server, 80) + "\""));
+  return a;
 }
 
 // What the server's answer means for the operator: the rcode, the TSIG error, and a hint.
@@ -111,25 +79,31 @@ Result<std::unique_ptr<Rfc2136Provider>> Rfc2136Provider::create(Rfc2136Config c
 
 Result<std::string> Rfc2136Provider::zone_of(const TxtRecord& record) {
   if (!record.zone.empty()) return wire::canonical_name(record.zone);
+  CERTPILOT_TRY(auto resolver, make_resolver(), "finding the zone");
+  return find_zone(*resolver, record.fqdn);
+}
+
+// The operator's resolvers (--dns-resolver, or this provider's `resolvers` option), so a split
+// horizon sees one view; the system's only when neither was given.
+Result<ResolverPtr> Rfc2136Provider::make_resolver() const {
   ResolverOptions ro;
   ro.servers = config_.resolvers;
-  CERTPILOT_TRY(auto resolver, Resolver::create(ro), "finding the zone");
-  return find_zone(*resolver, record.fqdn);
+  return Resolver::create(std::move(ro));
 }
 
 // RFC 2136 §4: send to the primary (SOA MNAME) unless the operator names a server.
 Result<std::string> Rfc2136Provider::target_server(const std::string& zone) {
-  CERTPILOT_TRY(auto given, split_server(config_.server), "rfc2136");
+  auto checked = split_server(config_.server);  // its error names the provider already
+  if (!checked) return fail(checked.error());
+  const ServerAddress& given = *checked;
   std::string host = given.host;
   const std::uint16_t port = given.port.value_or(config_.port);
-  if (!host.empty() && is_ip_literal(host)) return address_with_port(host, port);
-  ResolverOptions ro;
-  ro.servers = config_.resolvers;
-  CERTPILOT_TRY(auto resolver, Resolver::create(ro), "finding the primary of " + zone);
+  if (given.is_ip) return address_with_port(host, port);
+  CERTPILOT_TRY(auto resolver, make_resolver(), "finding the primary of " + zone);
   if (host.empty()) {
     CERTPILOT_TRY(host, find_primary(*resolver, zone), "rfc2136");
   }
-  if (is_ip_literal(host)) return address_with_port(host, port);
+  if (auto ip = parse_server_address(host, false); ip) return address_with_port(ip->host, port);
   // IPv4 first, then IPv6: an IPv6-only primary is common enough on modern networks.
   for (const std::uint16_t type : {wire::type::kA, wire::type::kAaaa}) {
     CERTPILOT_TRY(auto answer, resolver->query(host, type), "resolving " + host);
@@ -176,14 +150,18 @@ Result<void> Rfc2136Provider::update(const TxtRecord& record, bool add, const ch
 Result<void> Rfc2136Provider::present(const TxtRecord& record) { return update(record, true, "add"); }
 Result<void> Rfc2136Provider::cleanup(const TxtRecord& record) { return update(record, false, "delete"); }
 
-Result<ProviderPtr> make_rfc2136_provider(const ProviderOptions& opts, const SecretReader& secrets) {
+Result<ProviderPtr> make_rfc2136_provider(const ProviderOptions& opts, const SecretReader& secrets,
+                                          const std::vector<std::string>& resolvers) {
   if (auto k = check_option_keys("rfc2136", opts, kRfc2136Options); !k) {
     return fail(k.error());
   }
   Rfc2136Config c;
   c.server = option_or(opts, "server", "");
   if (auto server = split_server(c.server); !server) return fail(server.error());
-  c.resolvers = list_option(opts, "resolvers");
+  const auto own = list_option(opts, "resolvers");
+  auto checked = normalize_resolvers(own.empty() ? resolvers : own);
+  if (!checked) return fail(checked.error().wrapped(own.empty() ? "rfc2136: resolvers" : "rfc2136: option resolvers"));
+  c.resolvers = std::move(*checked);
   const std::string port = option_or(opts, "port", "53");
   if (port.find_first_not_of("0123456789") != std::string::npos || port.size() > 5 || std::stoi(port) < 1 ||
       std::stoi(port) > 65535) {

@@ -5,7 +5,8 @@
 //   server          HOST[:PORT] ([IPV6]:PORT) to send updates to, a host name resolved A then AAAA;
 //                   default: the zone's primary (SOA MNAME), port `port`
 //   port            port used with the SOA MNAME (default 53; tests use a loopback port)
-//   resolvers       comma-separated ip[:port] used to find the zone and its primary (default: system)
+//   resolvers       comma-separated ip[:port] used to find the zone and its primary (default: the
+//                   operator's resolvers, --dns-resolver; the system's only when none are given)
 //   tsig-key-name   the key's name as the server knows it (required unless the key file names it)
 //   tsig-algorithm  hmac-sha256 (default), hmac-sha512, hmac-sha1, hmac-md5 (old servers only)
 //   tsig-secret-file a file with the base64 secret, or a BIND key file as tsig-keygen writes it
@@ -18,6 +19,7 @@
 
 #include "dns/provider.hpp"
 #include "dns/provider_options.hpp"
+#include "dns/resolver.hpp"
 #include "dns/wire/tsig.hpp"
 
 namespace certpilot::dns {
@@ -25,7 +27,7 @@ namespace certpilot::dns {
 struct Rfc2136Config {
   std::string server;  // "HOST[:PORT]"; empty: the zone's SOA MNAME at `port`
   std::uint16_t port = 53;
-  std::vector<std::string> resolvers;  // for zone and primary lookups; empty: the system's
+  std::vector<std::string> resolvers;  // for zone, primary and server-name lookups; empty: the system's
   std::string key_name;
   std::string algorithm = "hmac-sha256";
   util::SecretString secret;  // base64, as in BIND key files
@@ -50,15 +52,18 @@ class Rfc2136Provider final : public Provider {
   Result<void> update(const TxtRecord& record, bool add, const char* verb);
   Result<std::string> zone_of(const TxtRecord& record);
   Result<std::string> target_server(const std::string& zone);
+  Result<ResolverPtr> make_resolver() const;
   Rfc2136Config config_;
   wire::TsigKey key_;
 };
 
-// Builds the provider from --dns-opt pairs (keys above), reading the secret file or variable.
 // The options make_rfc2136_provider accepts (config checks use them too).
 inline const std::vector<std::string> kRfc2136Options{"server", "port", "resolvers", "tsig-key-name", "tsig-algorithm",
                                                       "tsig-secret-file", "tsig-secret-env", "timeout"};
-Result<ProviderPtr> make_rfc2136_provider(const ProviderOptions& opts, const SecretReader& secrets);
+// Builds the provider from --dns-opt pairs (keys above), reading the secret file or variable.
+// `resolvers`: the operator's (--dns-resolver), used unless the `resolvers` option names others.
+Result<ProviderPtr> make_rfc2136_provider(const ProviderOptions& opts, const SecretReader& secrets,
+                                          const std::vector<std::string>& resolvers = {});
 
 // Parses a BIND key clause (`key "name" { algorithm hmac-sha256; secret "base64"; };`); nullopt
 // when the text is not one (then it is taken as a bare base64 secret).

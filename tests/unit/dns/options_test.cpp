@@ -68,11 +68,22 @@ TEST_CASE("BIND key clauses are recognized, other text is not", "[dns]") {
   auto bad = dns::make_rfc2136_provider({{"tsig-key-name", "k"}, {"tsig-secret-env", "VAR"}, {"port", "99999"}}, read);
   REQUIRE_FALSE(bad);
   CHECK_THAT(bad.error().message, Catch::Contains("port"));
-  for (const char* server : {"[::1", "[::1]x", "ns1.example.test:", "ns1.example.test:99999", "127.0.0.1:dns"}) {
+  for (const char* server : {"[::1", "[::1]x", ":53", "ns1 example.test"}) {
     auto s = dns::make_rfc2136_provider({{"tsig-key-name", "k"}, {"tsig-secret-env", "VAR"}, {"server", server}}, read);
     REQUIRE_FALSE(s);
+    CHECK(s.error().code == Errc::invalid_input);
     CHECK_THAT(s.error().message, Catch::Contains(std::string("server=\"") + server) && Catch::Contains("HOST:PORT"));
   }
+  for (const char* server : {"ns1.example.test:", "ns1.example.test:99999", "127.0.0.1:0", "127.0.0.1:dns"}) {
+    auto s = dns::make_rfc2136_provider({{"tsig-key-name", "k"}, {"tsig-secret-env", "VAR"}, {"server", server}}, read);
+    REQUIRE_FALSE(s);
+    CHECK(s.error().code == Errc::invalid_input);
+    CHECK_THAT(s.error().message, Catch::StartsWith(std::string("rfc2136: server=\"") + server + "\": ") &&
+                                      Catch::EndsWith("(1-65535)"));
+  }
+  auto wrapped = dns::make_rfc2136_provider({{"tsig-key-name", "k"}, {"tsig-secret-env", "VAR"}, {"server", "127.0.0.1:99999"}}, read);
+  REQUIRE_FALSE(wrapped);
+  CHECK(wrapped.error().message == "rfc2136: server=\"127.0.0.1:99999\": bad port 99999 (1-65535)");
   for (const char* server : {"ns1.example.test:5353", "ns1.example.test", "[::1]:53", "::1", "127.0.0.1:53"}) {
     CHECK(dns::make_rfc2136_provider({{"tsig-key-name", "k"}, {"tsig-secret-env", "VAR"}, {"server", server}}, read));
   }
