@@ -6,7 +6,6 @@
 #include "util/base64url.hpp"
 #include "util/cancel.hpp"
 #include "util/log.hpp"
-#include "util/scope_exit.hpp"
 #include "util/strings.hpp"
 
 namespace certpilot::acme {
@@ -172,18 +171,19 @@ Result<IssuedCertificate> obtain_certificate(Client& client, ChallengeSolver& so
   }
   if (!pending.empty()) {
     const auto challenges = challenges_of(pending, *client.account_key());
-    // Every record comes off on every path out of this block; declared first, so it runs after the
-    // deactivation below: a record removed while the CA still validates would fail the
-    // authorization instead of leaving it deactivated.
-    util::ScopeExit cleanup([&] {
-      if (auto r = solver.cleanup(challenges); !r) {
-        kLog.error("DNS clean-up failed: remove the records by hand", {{"error", r.error().describe()}});
-      }
-    });
-    if (auto r = validate(client, solver, pending, challenges, deadline); !r) {
-      deactivate_pending(client, pending);
-      return util::fail(r.error());
+    auto validated = validate(client, solver, pending, challenges, deadline);
+    // Deactivate before the records come off: a record removed while the CA still validates would
+    // fail the authorization instead of leaving it deactivated.
+    if (!validated) deactivate_pending(client, pending);
+    // Every record comes off on both paths. The solver reports only records it wrote and could
+    // not remove; they follow the order's own error, which comes first.
+    auto cleaned = solver.cleanup(challenges);
+    if (!validated) {
+      util::Error err = validated.error();
+      if (!cleaned) err.details.push_back("DNS clean-up: " + cleaned.error().describe());
+      return util::fail(std::move(err));
     }
+    if (!cleaned) kLog.error("DNS clean-up failed", {{"error", cleaned.error().describe()}});
   }
   CERTPILOT_TRY(auto ready, client.wait_order(order->url, deadline), "waiting for the order to be ready");
   if (ready.status != "ready" && ready.status != "valid") {

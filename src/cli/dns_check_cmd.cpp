@@ -46,6 +46,7 @@ void print_report(const agent::DnsCheckReport& report) {
   for (const auto& n : report.names) {
     std::cout << "  " << n.name << "\n";
     if (n.written_to.empty()) {
+      // Never presented, or its provider failed to add it (that error is printed below).
       std::cout << "    record:   " << n.record_name << " (nothing written)\n";
       continue;
     }
@@ -76,8 +77,10 @@ int run(const DnsCheckFlags& f) {
   print_report(*report);
   std::cout.flush();
   if (report->failure) {
+    // The cause first; values that were written and could not be removed after it, each named.
+    const int code = report_error("dns-check", *report->failure);
     if (report->cleanup_failure) (void)report_error("dns-check", *report->cleanup_failure);
-    return report_error("dns-check", *report->failure);
+    return code;
   }
   if (report->cleanup_failure) return report_error("dns-check", *report->cleanup_failure);
   return kExitOk;

@@ -61,13 +61,15 @@ util::Result<void> Dns01Solver::present(const std::vector<acme::Dns01Challenge>&
     for (const auto& value : values) {
       TxtRecord record{zone, target, value, options_.ttl};
       {
-        // Remember it before the call: a provider that fails half-way may still have added it.
+        // Remember it before the call: a provider that fails half-way may still have added it, so
+        // cleanup() tries to remove it too (quietly: see there).
         std::lock_guard lock(mu_);
-        presented_.push_back({record, provider});
+        presented_.push_back({record, provider, false});
       }
       if (auto r = provider->present(record); !r) {
         return util::fail(r.error().wrapped(std::string(provider->name()) + ": adding TXT " + target));
       }
+      mark_confirmed(record, provider);
       kLog.info("TXT record presented", {{"fqdn", target}, {"zone", zone}, {"provider", provider->name()}});
     }
     expectations.push_back({target, zone, values});
@@ -90,7 +92,17 @@ util::Result<void> Dns01Solver::cleanup(const std::vector<acme::Dns01Challenge>&
   std::vector<Presented> failed;
   for (const auto& p : todo) {
     if (auto r = p.provider->cleanup(p.record); !r) {
-      failures.push_back(std::string(p.provider->name()) + ": removing TXT " + p.record.fqdn + ": " + r.error().message);
+      if (!p.confirmed) {
+        // Its present() failed, and that error is the one reported. Removing it was a courtesy
+        // for a provider that fails after writing; failing here almost always means it was never
+        // written (the same bad key, the same unreachable API), so it is not called left behind,
+        // and a debug line keeps the present() error the first and only one the operator reads.
+        kLog.debug("TXT record whose add failed was not removed either; most likely it was never written",
+                  {{"fqdn", p.record.fqdn}, {"provider", p.provider->name()}, {"error", r.error().message}});
+        continue;
+      }
+      failures.push_back(std::string(p.provider->name()) + ": removing TXT " + p.record.fqdn + " \"" +
+                         p.record.value + "\": " + r.error().message);
       failed.push_back(p);
     } else {
       kLog.info("TXT record removed", {{"fqdn", p.record.fqdn}, {"provider", p.provider->name()}});
@@ -99,17 +111,27 @@ util::Result<void> Dns01Solver::cleanup(const std::vector<acme::Dns01Challenge>&
   if (!failures.empty()) {
     std::lock_guard lock(mu_);
     presented_.insert(presented_.end(), failed.begin(), failed.end());  // a later call may retry
-    util::Error err(util::Errc::dns, "could not remove " + std::to_string(failures.size()) + " TXT record(s)");
+    util::Error err(util::Errc::dns, "could not remove " + std::to_string(failures.size()) +
+                                                    " TXT record(s); remove them by hand");
     err.details = std::move(failures);
     return util::fail(std::move(err));
   }
   return util::ok();
 }
 
+void Dns01Solver::mark_confirmed(const TxtRecord& record, const Provider* provider) {
+  std::lock_guard lock(mu_);
+  for (auto& p : presented_) {
+    if (p.provider == provider && p.record.fqdn == record.fqdn && p.record.value == record.value) p.confirmed = true;
+  }
+}
+
 std::vector<TxtRecord> Dns01Solver::presented() const {
   std::lock_guard lock(mu_);
   std::vector<TxtRecord> out;
-  for (const auto& p : presented_) out.push_back(p.record);
+  for (const auto& p : presented_) {
+    if (p.confirmed) out.push_back(p.record);
+  }
   return out;
 }
 

@@ -33,17 +33,24 @@ class Dns01Solver final : public acme::ChallengeSolver {
   Dns01Solver(std::vector<ProviderRoute> routes, DnsLookup& lookup, SolverOptions options = {});
 
   util::Result<void> present(const std::vector<acme::Dns01Challenge>& challenges) override;
+  // Removes every record present() added, and tries to remove the one whose present() failed (a
+  // provider may fail after writing). The error lists only records that were presented and are
+  // still there, with their values; those stay listed for a later call. A record whose present()
+  // failed and whose removal fails too is logged at debug and forgotten: it was most likely never
+  // written, and its present() error is the one that matters.
   util::Result<void> cleanup(const std::vector<acme::Dns01Challenge>& challenges) override;
 
-  // The records presented and not yet removed (tests, and status output).
+  // The records presented successfully and not yet removed (what is in the DNS because of us).
   std::vector<TxtRecord> presented() const;
 
  private:
   struct Presented {
     TxtRecord record;
     Provider* provider;
+    bool confirmed;  // present() succeeded
   };
   util::Result<Provider*> route_for(const std::string& fqdn) const;
+  void mark_confirmed(const TxtRecord& record, const Provider* provider);
 
   std::vector<ProviderRoute> routes_;
   DnsLookup& lookup_;

@@ -182,3 +182,63 @@ TEST_CASE("dns-check: a wrong TSIG secret fails naming the server, secret not pr
   CHECK_FALSE(contains(r.out + r.err, "c2VjcmV0IHRoYXQgaXMgd3Jvbmc="));
   CHECK(served_txt("127.0.0.1", "_acme-challenge.badkey.a.test").empty());
 }
+
+namespace {
+
+// A hook that fails both verbs the way a provider with a revoked token does.
+fs::path refusing_hook(const TempDir& tmp, bool present_fails) {
+  const auto hook = tmp / "hook.sh";
+  write_file(hook, "#!/bin/sh\necho \"$1 $2\" >> \"" + (tmp / "calls.log").string() + "\"\n" +
+                       (present_fails ? "" : "[ \"$1\" = present ] && exit 0\n") +
+                       "echo 'HTTP 401: token revoked' >&2\nexit 1\n");
+  fs::permissions(hook, fs::perms::owner_all);
+  return hook;
+}
+
+std::vector<std::string> error_lines(const std::string& err) {
+  std::vector<std::string> out;
+  std::istringstream in(err);
+  for (std::string line; std::getline(in, line);) {
+    if (line.rfind("certpilot dns-check: error: ", 0) == 0) out.push_back(line);
+  }
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("dns-check: a provider that cannot add gives one error, the cause, and no false 'remove by hand'",
+          "[integration][dns]") {
+  TempDir tmp;
+  const auto hook = refusing_hook(tmp, true);
+  auto argv = check_argv({"refused.a.test"}, {"--dns", "exec", "--dns-opt", "program=" + hook.string()}, "3");
+  auto r = run_check(argv);
+  INFO(describe(argv, r) << "\n--- stdout\n" << r.out);
+  CHECK(r.exit_code == 1);
+  const auto errors = error_lines(r.err);
+  REQUIRE(errors.size() == 1);
+  CHECK(contains(errors[0], "adding TXT _acme-challenge.refused.a.test"));
+  CHECK(contains(errors[0], "HTTP 401: token revoked"));
+  CHECK_FALSE(contains(r.out + r.err, "by hand"));
+  CHECK_FALSE(contains(r.err, "could not remove"));
+  CHECK(contains(r.out, "record:   _acme-challenge.refused.a.test (nothing written)"));
+  // The removal was still tried, in case the provider wrote it before failing.
+  const auto calls = read_text(tmp / "calls.log");
+  CHECK(contains(calls, "present _acme-challenge.refused.a.test"));
+  CHECK(contains(calls, "cleanup _acme-challenge.refused.a.test"));
+}
+
+TEST_CASE("dns-check: a value written and not removable is reported after the cause, by name and value",
+          "[integration][dns]") {
+  TempDir tmp;
+  const auto hook = refusing_hook(tmp, false);  // adds (says it did), cannot remove
+  auto argv = check_argv({"stuck.a.test"}, {"--dns", "exec", "--dns-opt", "program=" + hook.string()}, "2");
+  auto r = run_check(argv);
+  INFO(describe(argv, r) << "\n--- stdout\n" << r.out);
+  CHECK(r.exit_code == 1);
+  const auto errors = error_lines(r.err);
+  REQUIRE(errors.size() == 2);
+  CHECK(contains(errors[0], "propagation check"));  // the cause: never served
+  CHECK(contains(errors[1], "could not remove 1 TXT record(s); remove them by hand"));
+  CHECK(contains(errors[1], "removing TXT _acme-challenge.stuck.a.test \"certpilot-dns-check-"));
+  CHECK(contains(r.out, "NOT cleaned up: remove the TXT value by hand"));
+}

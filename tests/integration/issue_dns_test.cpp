@@ -141,3 +141,47 @@ TEST_CASE("propagation deadline: the error lists each nameserver and what it ans
   CHECK(r.err.find("deactivated pending authorization") != std::string::npos);
   CHECK_FALSE(fs::exists(tmp / "out"));
 }
+
+TEST_CASE("a DNS API that cannot be reached: the cause, and no false 'clean-up failed'", "[integration][dns]") {
+  auto& pebble = pebble_through_bind();
+  TempDir tmp;
+  // Nothing listens there: present fails, and so does the best-effort removal of what it never wrote.
+  const std::string url = "http://127.0.0.1:" + std::to_string(free_tcp_port());
+  auto argv = issue_argv(pebble, {"unreachable.a.test"}, tmp / "out", tmp / "state",
+                         {"--dns", "challtestsrv", "--dns-opt", "url=" + url});
+  auto r = run_issue(argv);
+  INFO(describe(argv, r));
+  CHECK(r.exit_code != 0);
+  CHECK(r.err.find("challtestsrv: adding TXT _acme-challenge.unreachable.a.test") != std::string::npos);
+  CHECK(r.err.find(url) != std::string::npos);
+  CHECK(r.err.find("clean-up") == std::string::npos);
+  CHECK(r.err.find("by hand") == std::string::npos);
+  CHECK(r.err.find("could not remove") == std::string::npos);
+  CHECK_FALSE(fs::exists(tmp / "out"));
+}
+
+TEST_CASE("records written and not removable follow the order's own error, each named", "[integration][dns]") {
+  auto& pebble = pebble_through_bind();
+  TempDir tmp;
+  // Says it published the value (it did not), and cannot remove it.
+  write_file(tmp / "hook.sh", "#!/bin/sh\n[ \"$1\" = present ] && exit 0\necho 'HTTP 401' >&2\nexit 1\n");
+  fs::permissions(tmp / "hook.sh", fs::perms::owner_all);
+  auto flags = dns_flags({"--dns", "exec", "--dns-opt", "program=" + (tmp / "hook.sh").string()}, "2");
+  auto argv = issue_argv(pebble, {"stuck.a.test"}, tmp / "out", tmp / "state", flags);
+  auto r = run_issue(argv);
+  INFO(describe(argv, r));
+  CHECK(r.exit_code == 1);
+  const std::string prefix = "certpilot issue: error: ";
+  const auto error = r.err.find(prefix);
+  REQUIRE(error != std::string::npos);
+  const std::string line = r.err.substr(error, r.err.find('\n', error) - error);
+  // One error: the cause first, then what is left in the DNS, by name and value.
+  CHECK(r.err.find("error", error + prefix.size()) == std::string::npos);
+  const auto cause = line.find("propagation check");
+  const auto left = line.find("DNS clean-up: could not remove 1 TXT record(s); remove them by hand");
+  REQUIRE(cause != std::string::npos);
+  REQUIRE(left != std::string::npos);
+  CHECK(cause < left);
+  CHECK(line.find("exec: removing TXT _acme-challenge.stuck.a.test \"", left) != std::string::npos);
+  CHECK(line.find("HTTP 401", left) != std::string::npos);
+}

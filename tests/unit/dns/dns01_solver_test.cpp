@@ -230,14 +230,56 @@ TEST_CASE("a present failure is returned, and cleanup removes everything present
   CHECK(r.error().message == "fake: adding TXT _acme-challenge.c.test: SERVFAIL from ns1");
   CHECK(provider.present_calls == 3);  // stopped at the failure
   CHECK(lookup.waited.empty());        // and never waited
-  // The failed one counts as presented: a provider may fail after adding the record.
-  CHECK(solver.presented().size() == 3);
+  // Only what was added counts as presented...
+  CHECK(solver.presented().size() == 2);
 
   provider.calls.clear();
   REQUIRE(solver.cleanup(chs));
+  // ...but the failed one is removed too: a provider may fail after adding the record.
   CHECK(provider.calls == std::vector<std::string>{"cleanup _acme-challenge.a.test va", "cleanup _acme-challenge.b.test vb",
                                                    "cleanup _acme-challenge.c.test vc"});
   CHECK(solver.presented().empty());
+}
+
+TEST_CASE("a record whose add failed is not reported left behind when its removal fails too", "[dns]") {
+  FakeProvider provider("fake");
+  provider.fail_present_at = 1;
+  provider.fail_cleanup = true;  // the same broken key or unreachable API fails both verbs
+  FakeLookup lookup;
+  lookup.zones = {{"test", "test"}};
+  dns::Dns01Solver solver({{"", &provider}}, lookup);
+  const std::vector<acme::Dns01Challenge> chs = {challenge("a.test", false, "va")};
+  auto r = solver.present(chs);
+  REQUIRE_FALSE(r);
+  CHECK(r.error().message == "fake: adding TXT _acme-challenge.a.test: SERVFAIL from ns1");
+  CHECK(solver.presented().empty());
+  provider.calls.clear();
+  // The cause above is the one error: the courtesy removal's failure is no clean-up failure.
+  REQUIRE(solver.cleanup(chs));
+  CHECK(provider.calls == std::vector<std::string>{"cleanup _acme-challenge.a.test va"});
+  CHECK(solver.presented().empty());
+  provider.calls.clear();
+  REQUIRE(solver.cleanup(chs));  // and it is not retried forever
+  CHECK(provider.calls.empty());
+}
+
+TEST_CASE("records added before a failed add that cannot be removed are still reported, by name and value",
+          "[dns]") {
+  FakeProvider provider("fake");
+  provider.fail_present_at = 2;
+  FakeLookup lookup;
+  lookup.zones = {{"test", "test"}};
+  dns::Dns01Solver solver({{"", &provider}}, lookup);
+  const std::vector<acme::Dns01Challenge> chs = {challenge("a.test", false, "va"), challenge("b.test", false, "vb")};
+  REQUIRE_FALSE(solver.present(chs));
+  provider.fail_cleanup = true;
+  auto r = solver.cleanup(chs);
+  REQUIRE_FALSE(r);
+  CHECK(r.error().code == Errc::dns);
+  CHECK(r.error().message == "could not remove 1 TXT record(s); remove them by hand");
+  CHECK(r.error().details == std::vector<std::string>{"fake: removing TXT _acme-challenge.a.test \"va\": REFUSED from ns1"});
+  REQUIRE(solver.presented().size() == 1);
+  CHECK(solver.presented()[0].value == "va");
 }
 
 TEST_CASE("a cleanup failure is Errc::dns listing the records, which are kept for a retry", "[dns]") {
@@ -253,9 +295,9 @@ TEST_CASE("a cleanup failure is Errc::dns listing the records, which are kept fo
   auto r = solver.cleanup(chs);
   REQUIRE_FALSE(r);
   CHECK(r.error().code == Errc::dns);
-  CHECK(r.error().message == "could not remove 2 TXT record(s)");
-  CHECK(r.error().details == std::vector<std::string>{"bad: removing TXT _acme-challenge.x.bad.test: REFUSED from ns1",
-                                                      "bad: removing TXT _acme-challenge.x.bad.test: REFUSED from ns1"});
+  CHECK(r.error().message == "could not remove 2 TXT record(s); remove them by hand");
+  CHECK(r.error().details == std::vector<std::string>{"bad: removing TXT _acme-challenge.x.bad.test \"v2\": REFUSED from ns1",
+                                                      "bad: removing TXT _acme-challenge.x.bad.test \"v3\": REFUSED from ns1"});
   CHECK_THAT(r.error().describe(), Catch::Contains("_acme-challenge.x.bad.test"));
   // The good one is gone; the two failed ones are kept.
   auto left = solver.presented();
