@@ -12,6 +12,11 @@ namespace certpilot::agent {
 
 util::Result<util::SecretString> read_secret(const dns::SecretRef& ref) {
   if (ref.kind == dns::SecretRef::Kind::env) {
+    // Not a name: most likely the secret itself, which must not be quoted back.
+    if (!dns::is_env_var_name(ref.where)) {
+      return util::fail(util::Errc::invalid_input,
+                        "an -env option must name an environment variable (letters, digits, _), not hold the secret itself");
+    }
     const char* v = std::getenv(ref.where.c_str());
     if (v == nullptr || *v == '\0') {
       return util::fail(util::Errc::invalid_input, "environment variable " + ref.where + " is not set or empty");

@@ -53,6 +53,13 @@ std::vector<std::string> list_option(const ProviderOptions& opts, const std::str
   return out;
 }
 
+bool is_env_var_name(std::string_view name) {
+  if (name.empty() || (name.front() >= '0' && name.front() <= '9')) return false;
+  return std::all_of(name.begin(), name.end(), [](char c) {
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_';
+  });
+}
+
 util::Result<util::SecretString> load_secret(const std::string& provider, const ProviderOptions& opts,
                                              const std::string& prefix, const SecretReader& read) {
   const std::string file = option_or(opts, prefix + "-file", "");
@@ -62,6 +69,12 @@ util::Result<util::SecretString> load_secret(const std::string& provider, const 
   }
   const SecretRef ref = file.empty() ? SecretRef{SecretRef::Kind::env, env} : SecretRef{SecretRef::Kind::file, file};
   const std::string option = prefix + (file.empty() ? "-env" : "-file");
+  // A secret pasted where the variable's name goes must not be echoed back in "X is not set".
+  if (ref.kind == SecretRef::Kind::env && !is_env_var_name(env)) {
+    return fail(Errc::invalid_input, provider + ": " + option +
+                                         " must name an environment variable (letters, digits, _), not hold the "
+                                         "secret itself");
+  }
   if (!read) return fail(Errc::internal, provider + ": no secret reader for " + option);
   auto secret = read(ref);
   if (!secret) return fail(secret.error().wrapped(provider + ": " + option));

@@ -7,6 +7,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "util/result.hpp"
@@ -38,7 +39,11 @@ struct SecretRef {
 // unit tests hand providers a map instead.
 using SecretReader = std::function<util::Result<util::SecretString>(const SecretRef&)>;
 
-// Exactly one of `<prefix>-file` or `<prefix>-env`, read through `read`; empty is an error.
+// [A-Za-z_][A-Za-z0-9_]*: what a `*-env` option must hold (a name, never the secret itself).
+bool is_env_var_name(std::string_view name);
+
+// Exactly one of `<prefix>-file` or `<prefix>-env`, read through `read`; empty is an error. A
+// `-env` value that is not a variable name is refused without quoting it (it may be the secret).
 util::Result<util::SecretString> load_secret(const std::string& provider, const ProviderOptions& opts,
                                              const std::string& prefix, const SecretReader& read);
 

@@ -242,3 +242,16 @@ TEST_CASE("dns-check: a value written and not removable is reported after the ca
   CHECK(contains(errors[1], "removing TXT _acme-challenge.stuck.a.test \"certpilot-dns-check-"));
   CHECK(contains(r.out, "NOT cleaned up: remove the TXT value by hand"));
 }
+
+TEST_CASE("dns-check: a secret pasted into an -env option is refused without being printed", "[integration][dns]") {
+  const std::string pasted = "c2VjcmV0IHRoYXQgaXMgbm90IGEgbmFtZQ==";
+  const std::vector<std::string> argv = {certpilot_binary().string(), "dns-check", "-d", "a.test", "--dns", "rfc2136",
+                                         "--dns-opt", "server=127.0.0.1:1", "--dns-opt", "tsig-key-name=k",
+                                         "--dns-opt", "tsig-secret-env=" + pasted};
+  auto r = run_command(argv, {}, std::chrono::seconds(30));
+  INFO(r.err);
+  CHECK(r.exit_code == 2);
+  CHECK(r.err == "certpilot dns-check: error: DNS provider: rfc2136: tsig-secret-env must name an environment variable "
+                 "(letters, digits, _), not hold the secret itself\n");
+  CHECK_FALSE(contains(r.out + r.err, pasted));
+}

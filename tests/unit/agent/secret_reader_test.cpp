@@ -32,3 +32,12 @@ TEST_CASE("secret reader: errors name the file or variable, never a value", "[ag
   test::write_file(dir / "empty", "\n");
   CHECK(agent::read_secret({Kind::file, (dir / "empty").string()}).value().reveal().empty());
 }
+
+TEST_CASE("secret reader: a variable name that is not one (a pasted secret) is refused unquoted", "[agent]") {
+  const std::string pasted = "c2VjcmV0IHRoYXQgaXMgd3Jvbmc=";
+  auto r = agent::read_secret({Kind::env, pasted});
+  REQUIRE_FALSE(r);
+  CHECK(r.error().code == Errc::invalid_input);
+  CHECK(r.error().message.find(pasted) == std::string::npos);
+  CHECK_THAT(r.error().message, Catch::Contains("must name an environment variable (letters, digits, _)"));
+}

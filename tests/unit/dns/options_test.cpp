@@ -47,6 +47,26 @@ TEST_CASE("secrets come from exactly one of a file or a variable, and never into
   REQUIRE_FALSE(missing);
   CHECK(missing.error().code == Errc::io);
   CHECK_THAT(missing.error().message, Catch::Contains("p: k-file") && Catch::Contains("/nope"));
+  // A secret pasted into a -env option is refused without being quoted, and never looked up.
+  int lookups = 0;
+  const auto counting = [&](const dns::SecretRef& ref) -> util::Result<util::SecretString> {
+    ++lookups;
+    return read(ref);
+  };
+  for (const char* pasted : {"c2VjcmV0IHRoYXQgaXMgd3Jvbmc=", "1VAR", "MY-VAR", "VAR NAME", "s3cr3t/+"}) {
+    auto r = dns::load_secret("rfc2136", {{"tsig-secret-env", pasted}}, "tsig-secret", counting);
+    REQUIRE_FALSE(r);
+    CHECK(r.error().code == Errc::invalid_input);
+    CHECK(r.error().message ==
+          "rfc2136: tsig-secret-env must name an environment variable (letters, digits, _), not hold the secret itself");
+    CHECK(r.error().describe().find(pasted) == std::string::npos);
+  }
+  CHECK(lookups == 0);
+  CHECK(dns::is_env_var_name("CERTPILOT_TSIG"));
+  CHECK(dns::is_env_var_name("_x9"));
+  CHECK_FALSE(dns::is_env_var_name(""));
+  CHECK_FALSE(dns::is_env_var_name("9x"));
+  CHECK_FALSE(dns::is_env_var_name("A=B"));
   // The value never shows up in an error, even when the reader fails after reading it.
   const auto failing = [](const dns::SecretRef&) -> util::Result<util::SecretString> {
     return util::fail(util::Errc::io, "cannot read the file");
