@@ -8,6 +8,7 @@
 #include "agent/config_toml.hpp"
 #include "dns/factory.hpp"
 #include "dns/provider_options.hpp"
+#include "dns/server_address.hpp"
 #include "store/store.hpp"
 #include "util/domain_name.hpp"
 #include "util/strings.hpp"
@@ -23,27 +24,6 @@ constexpr const char* kLetsEncryptStaging = "https://acme-staging-v02.api.letsen
 const std::set<std::string> kProviders = {"rfc2136", "pdns", "cloudflare", "exec", "challtestsrv"};
 
 bool is_url(std::string_view s) { return s.rfind("https://", 0) == 0 || s.rfind("http://", 0) == 0; }
-
-// "host:port", "[v6]:port": a port is required (listen addresses, backends, resolvers allow none).
-bool is_host_port(std::string_view s, bool port_required) {
-  std::string_view host = s, port;
-  if (!s.empty() && s.front() == '[') {
-    const auto close = s.find(']');
-    if (close == std::string_view::npos) return false;
-    host = s.substr(1, close - 1);
-    const auto rest = s.substr(close + 1);
-    if (!rest.empty() && rest.front() != ':') return false;
-    port = rest.empty() ? std::string_view() : rest.substr(1);
-  } else if (const auto colon = s.rfind(':'); colon != std::string_view::npos) {
-    host = s.substr(0, colon);
-    port = s.substr(colon + 1);
-  }
-  if (host.empty() || host.find_first_of(" /") != std::string_view::npos) return false;
-  if (port.empty()) return !port_required && s.back() != ':';
-  if (port.size() > 5 || port.find_first_not_of("0123456789") != std::string_view::npos) return false;
-  const int p = std::stoi(std::string(port));
-  return p > 0 && p < 65536;
-}
 
 void parse_ca(TomlReader& r, const toml::table& root, Config& cfg) {
   const toml::node* n = root.get("ca");
@@ -142,8 +122,11 @@ void parse_dns(TomlReader& r, const toml::table& root, Config& cfg) {
     }
     if (auto v = r.get_string_array(*t, "resolvers", where)) {
       for (const toml::node* el : r.elements(*t, "resolvers")) {
-        if (const auto* sv = el->as_string(); sv && !is_host_port(sv->get(), false)) {
-          r.issue(el, where + " resolvers: \"" + sv->get() + "\" is not host[:port]");
+        if (const auto* sv = el->as_string()) {
+          // The same check as --dns-resolver (and DnsContext): an address, a port 1-65535, no name.
+          if (auto ok = dns::normalize_resolver(sv->get()); !ok) {
+            r.issue(el, where + " resolvers: \"" + sv->get() + "\": " + ok.error().message);
+          }
         }
       }
       s.resolvers = *v;

@@ -248,6 +248,14 @@ TEST_CASE("config: dns option values are checked by the provider itself, without
             .empty());
 }
 
+TEST_CASE("config: resolvers are checked as --dns-resolver is: an address and a port 1-65535", "[agent][config]") {
+  const auto issues = issues_of(kMinimalCa + "[dns.x]\nprovider = \"challtestsrv\"\noptions = { url = \"http://127.0.0.1:8055\" }\n"
+                                             "resolvers = [\"127.0.0.1:99999\", \"ns1.example.test\", \"[::1]:53\", \"127.0.0.1\"]\n");
+  REQUIRE(issues.size() == 2);
+  CHECK_THAT(issues[0], Catch::Contains("\"127.0.0.1:99999\": bad port 99999"));
+  CHECK_THAT(issues[1], Catch::Contains("\"ns1.example.test\""));
+}
+
 TEST_CASE("config: load_config reads a file and lists errors as details", "[agent][config]") {
   test::TempDir tmp;
   test::write_file(tmp / "c.toml", kMinimalCa + "typo = 1\n");
