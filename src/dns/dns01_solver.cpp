@@ -12,6 +12,20 @@ namespace certpilot::dns {
 namespace {
 const util::Logger kLog("dns");
 
+// Every live solver's records, for the note a second Ctrl-C prints (several orders may be in
+// flight in one process).
+std::mutex g_notes_mu;
+std::map<const void*, std::string> g_notes;
+
+void set_solver_note(const void* solver, std::string note) {
+  std::lock_guard lock(g_notes_mu);
+  if (note.empty()) g_notes.erase(solver);
+  else g_notes[solver] = std::move(note);
+  std::string all;
+  for (const auto& [owner, text] : g_notes) all += text;
+  util::set_abandon_note(all);
+}
+
 bool at_or_under(const std::string& name, const std::string& suffix) {
   if (suffix.empty()) return true;
   if (name.size() == suffix.size()) return util::iequals(name, suffix);
@@ -22,6 +36,20 @@ bool at_or_under(const std::string& name, const std::string& suffix) {
 
 Dns01Solver::Dns01Solver(std::vector<ProviderRoute> routes, DnsLookup& lookup, SolverOptions options)
     : routes_(std::move(routes)), lookup_(lookup), options_(options) {}
+
+Dns01Solver::~Dns01Solver() { set_solver_note(this, ""); }
+
+void Dns01Solver::publish_abandon_note() {
+  std::string note;
+  {
+    std::lock_guard lock(mu_);
+    // Unconfirmed ones too: a provider interrupted mid-call may have written the record.
+    for (const auto& p : presented_) {
+      note += "  TXT " + p.record.fqdn + " \"" + p.record.value + "\" (" + std::string(p.provider->name()) + ")\n";
+    }
+  }
+  set_solver_note(this, std::move(note));
+}
 
 util::Result<Provider*> Dns01Solver::route_for(const std::string& fqdn) const {
   const ProviderRoute* best = nullptr;
@@ -66,6 +94,7 @@ util::Result<void> Dns01Solver::present(const std::vector<acme::Dns01Challenge>&
         std::lock_guard lock(mu_);
         presented_.push_back({record, provider, false});
       }
+      publish_abandon_note();
       if (auto r = provider->present(record); !r) {
         return util::fail(r.error().wrapped(std::string(provider->name()) + ": adding TXT " + target));
       }
@@ -109,13 +138,17 @@ util::Result<void> Dns01Solver::cleanup(const std::vector<acme::Dns01Challenge>&
     }
   }
   if (!failures.empty()) {
-    std::lock_guard lock(mu_);
-    presented_.insert(presented_.end(), failed.begin(), failed.end());  // a later call may retry
+    {
+      std::lock_guard lock(mu_);
+      presented_.insert(presented_.end(), failed.begin(), failed.end());  // a later call may retry
+    }
+    publish_abandon_note();
     util::Error err(util::Errc::dns, "could not remove " + std::to_string(failures.size()) +
                                                     " TXT record(s); remove them by hand");
     err.details = std::move(failures);
     return util::fail(std::move(err));
   }
+  publish_abandon_note();
   return util::ok();
 }
 

@@ -31,6 +31,9 @@ class Dns01Solver final : public acme::ChallengeSolver {
   // routes and lookup must outlive the solver. One solver per order; present/cleanup may be called
   // from different threads (a signal-driven clean-up), so the record list is guarded.
   Dns01Solver(std::vector<ProviderRoute> routes, DnsLookup& lookup, SolverOptions options = {});
+  ~Dns01Solver() override;
+  Dns01Solver(const Dns01Solver&) = delete;
+  Dns01Solver& operator=(const Dns01Solver&) = delete;
 
   util::Result<void> present(const std::vector<acme::Dns01Challenge>& challenges) override;
   // Removes every record present() added, and tries to remove the one whose present() failed (a
@@ -51,6 +54,8 @@ class Dns01Solver final : public acme::ChallengeSolver {
   };
   util::Result<Provider*> route_for(const std::string& fqdn) const;
   void mark_confirmed(const TxtRecord& record, const Provider* provider);
+  // Tells util::set_abandon_note which records a second Ctrl-C (exit without clean-up) leaves.
+  void publish_abandon_note();
 
   std::vector<ProviderRoute> routes_;
   DnsLookup& lookup_;

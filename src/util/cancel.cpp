@@ -5,7 +5,9 @@
 
 #include <atomic>
 #include <condition_variable>
+#include <memory>
 #include <mutex>
+#include <vector>
 
 namespace certpilot::util {
 namespace {
@@ -16,9 +18,35 @@ std::mutex g_mu;
 std::condition_variable g_cv;
 thread_local int t_shields = 0;
 
+// The note a second signal prints. Notes are never freed: the handler may be reading one while a
+// new one is set, and a run sets only a few.
+std::atomic<const std::string*> g_abandon_note{nullptr};
+std::mutex g_notes_mu;
+
+void write_all(const char* data, std::size_t size) {
+  while (size > 0) {
+    const ssize_t n = ::write(STDERR_FILENO, data, size);
+    if (n <= 0) return;
+    data += n;
+    size -= static_cast<std::size_t>(n);
+  }
+}
+
 void on_signal(int) {
   if (g_signals.fetch_add(1) >= 1) {
-    // The operator insisted: leave now, clean-up or not.
+    // The operator insisted: leave now, clean-up or not, but say what is left (write(2) only:
+    // async-signal-safe).
+    static constexpr char kHead[] = "certpilot: interrupted again: exiting without clean-up";
+    write_all(kHead, sizeof kHead - 1);
+    const std::string* note = g_abandon_note.load();
+    if (note != nullptr && !note->empty()) {
+      static constexpr char kLeft[] = "; left behind, remove by hand:\n";
+      write_all(kLeft, sizeof kLeft - 1);
+      write_all(note->data(), note->size());
+    } else {
+      static constexpr char kNothing[] = "\n";
+      write_all(kNothing, sizeof kNothing - 1);
+    }
     _exit(130);
   }
   g_cancelled.store(true);
@@ -26,6 +54,21 @@ void on_signal(int) {
 }
 
 }  // namespace
+
+void set_abandon_note(const std::string& note) {
+  std::lock_guard lock(g_notes_mu);
+  static std::vector<std::unique_ptr<const std::string>> kept;
+  std::string text = note;
+  if (!text.empty() && text.back() != '\n') text += '\n';
+  kept.push_back(std::make_unique<const std::string>(std::move(text)));
+  g_abandon_note.store(kept.back().get());
+}
+
+std::string abandon_note() {
+  std::lock_guard lock(g_notes_mu);
+  const std::string* note = g_abandon_note.load();
+  return note != nullptr ? *note : std::string();
+}
 
 void request_cancel() {
   g_cancelled.store(true);

@@ -2,6 +2,7 @@
 // Process-wide cancellation: SIGINT/SIGTERM set it; long waits (polling, propagation, sleeps) check
 // it and return Errc::cancelled so clean-up (TXT records, authorizations) still runs on the way out.
 #include <chrono>
+#include <string>
 
 namespace certpilot::util {
 
@@ -10,8 +11,14 @@ bool cancel_requested();
 void reset_cancel();              // tests
 // Sleeps up to d, waking early on cancellation. Returns false when cancelled.
 bool sleep_cancellable(std::chrono::milliseconds d);
-// Installs SIGINT/SIGTERM handlers that call request_cancel(); a second signal exits at once.
+// Installs SIGINT/SIGTERM handlers that call request_cancel(); a second signal exits at once
+// (130), printing the note set by set_abandon_note, or a general one, so the operator learns what
+// the skipped clean-up leaves behind.
 void install_cancel_signal_handlers();
+// What a second signal would leave behind, one line per item (e.g. the TXT records presented and
+// not yet removed); "" for nothing. Copied; the signal handler reads it without locks.
+void set_abandon_note(const std::string& note);
+std::string abandon_note();  // the current one (tests, logs)
 
 // While one is alive, this thread sees no cancellation: clean-up that must still talk to DNS
 // servers and the CA after Ctrl-C (removing TXT records, deactivating authorizations) runs under one.

@@ -152,6 +152,31 @@ TEST_CASE("dns-check: SIGINT while waiting still cleans up and exits 130", "[int
   CHECK(contains(calls, "cleanup _acme-challenge.interrupted.a.test"));
 }
 
+TEST_CASE("dns-check: a second SIGINT exits at once and names the TXT records it leaves", "[integration][dns]") {
+  TempDir tmp;
+  // Presents at once; removing takes long, so the second signal arrives during the clean-up.
+  const auto hook = tmp / "slow-cleanup.sh";
+  write_file(hook, "#!/bin/sh\necho \"$1 $2\" >> \"" + (tmp / "calls.log").string() +
+                       "\"\n[ \"$1\" = cleanup ] && sleep 20\nexit 0\n");
+  fs::permissions(hook, fs::perms::owner_all);
+  auto inner = check_argv({"twice.a.test"}, {"--dns", "exec", "--dns-opt", "program=" + hook.string()}, "60");
+  std::string cmd;
+  for (const auto& a : inner) cmd += " '" + a + "'";
+  // The first INT once "present" is logged, the second 1 s later.
+  const std::string calls = (tmp / "calls.log").string();
+  const std::vector<std::string> argv = {
+      "sh", "-c",
+      cmd + " & pid=$!; i=0; while ! grep -q present '" + calls + "' 2>/dev/null && [ $i -lt 200 ]; do sleep 0.1; "
+            "i=$((i+1)); done; sleep 0.5; kill -INT $pid; sleep 1; kill -INT $pid; wait $pid"};
+  auto r = run_check(argv);
+  INFO(describe(argv, r) << "\n--- stdout\n" << r.out);
+  CHECK(r.exit_code == 130);
+  CHECK(contains(r.err, "interrupted again: exiting without clean-up; left behind, remove by hand:"));
+  CHECK(contains(r.err, "TXT _acme-challenge.twice.a.test \""));
+  CHECK(contains(r.err, "(exec)"));
+  CHECK(contains(read_text(tmp / "calls.log"), "cleanup _acme-challenge.twice.a.test"));  // it had begun
+}
+
 TEST_CASE("dns-check: CAA forbidding the named CA refuses before anything is written", "[integration][dns]") {
   auto argv = check_argv({"forbidden.a.test"}, rfc2136_flags());
   argv.insert(argv.end(), {"--caa-identity", "ca.test"});

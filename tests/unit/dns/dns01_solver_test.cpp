@@ -5,6 +5,7 @@
 #include <map>
 
 #include "dns/dns01_solver.hpp"
+#include "util/cancel.hpp"
 
 using namespace certpilot;
 using util::Errc;
@@ -94,9 +95,13 @@ TEST_CASE("wildcard and base name share one TXT name: both presented, awaited to
   CHECK(exp.zone == "example.test");
   CHECK(exp.values == std::vector<std::string>{"base-value", "wild-value"});
   CHECK(solver.presented().size() == 2);
+  // What a second Ctrl-C would print as left behind, until the clean-up.
+  CHECK(util::abandon_note() == "  TXT _acme-challenge.example.test \"base-value\" (fake)\n"
+                                "  TXT _acme-challenge.example.test \"wild-value\" (fake)\n");
 
   provider.calls.clear();
   REQUIRE(solver.cleanup(chs));
+  CHECK(util::abandon_note().empty());
   CHECK(provider.calls == std::vector<std::string>{"cleanup _acme-challenge.example.test base-value",
                                                    "cleanup _acme-challenge.example.test wild-value"});
   CHECK(solver.presented().empty());
@@ -232,9 +237,13 @@ TEST_CASE("a present failure is returned, and cleanup removes everything present
   CHECK(lookup.waited.empty());        // and never waited
   // Only what was added counts as presented...
   CHECK(solver.presented().size() == 2);
+  // A second Ctrl-C would name all three: the failed add may have written its record.
+  CHECK(util::abandon_note() == "  TXT _acme-challenge.a.test \"va\" (fake)\n  TXT _acme-challenge.b.test \"vb\" (fake)\n"
+                                "  TXT _acme-challenge.c.test \"vc\" (fake)\n");
 
   provider.calls.clear();
   REQUIRE(solver.cleanup(chs));
+  CHECK(util::abandon_note().empty());
   // ...but the failed one is removed too: a provider may fail after adding the record.
   CHECK(provider.calls == std::vector<std::string>{"cleanup _acme-challenge.a.test va", "cleanup _acme-challenge.b.test vb",
                                                    "cleanup _acme-challenge.c.test vc"});
