@@ -220,6 +220,40 @@ for ((i = 1; i <= count; i++)); do
   fi
 done
 
+# --- one `certpilot renew` for all --count certificates: how an operator with many certificates
+# runs certpilot (the systemd timer, cron). Not comparable run for run with lego (it has no such
+# mode), so it is reported on its own line, per certificate, next to lego's per-certificate batch.
+bench_log "phase config: $count certificates in one \`certpilot renew --config\`"
+{
+  printf '[ca]\ndirectory = "%s"\nca_bundle = "%s"\nemail = "ops@example.test"\nagree_tos = true\n' \
+    "$PEBBLE_DIRECTORY" "$PEBBLE_CA_BUNDLE"
+  printf '[storage]\ndir = "%s"\n' "$work/certpilot-config-store"
+  printf '[dns.c]\nprovider = "challtestsrv"\noptions = { url = "%s" }\nresolvers = ["%s"]\npropagation = "resolvers"\n' \
+    "$CHALLTESTSRV_URL" "$CHALLTESTSRV_DNS"
+  for ((i = 1; i <= count; i++)); do
+    printf '[[certificate]]\nname = "c%d"\ndomains = ["cfg-%d-%s.bench.test"]\nkey_type = "ec256"\n' "$i" "$i" "$run_id"
+  done
+} >"$work/config.toml"
+# The account first (as phase "first" does for the others), so the measured run only issues: the
+# store's accounts/ is where `issue --state` keeps them too.
+"$certpilot" --log-level warn issue -d "cfg-0-$run_id.bench.test" \
+  --directory "$PEBBLE_DIRECTORY" --ca-bundle "$PEBBLE_CA_BUNDLE" --agree-tos --email ops@example.test \
+  --dns challtestsrv --dns-opt "url=$CHALLTESTSRV_URL" --dns-resolver "$CHALLTESTSRV_DNS" --propagation resolvers \
+  --out "$work/certpilot-out/cfg-0" --state "$work/certpilot-config-store" >>"$cp_log" 2>&1 || true
+config_before=$(bench_cpu_seconds "$PEBBLE_PID" "$CHALLTESTSRV_PID")
+echo "=== config renew ($count certificates)" >>"$cp_log"
+bench_measure "$samples" "$cp_log" cp-config -- "$certpilot" --log-level warn renew --config "$work/config.toml" || true
+config_after=$(bench_cpu_seconds "$PEBBLE_PID" "$CHALLTESTSRV_PID")
+config_ok=0
+for ((i = 1; i <= count; i++)); do
+  check_cert "$work/certpilot-config-store/certificates/c$i/cert.pem" "cfg-$i-$run_id.bench.test" && config_ok=$((config_ok + 1))
+done
+if ((config_ok != count)); then
+  echo "!!! config renew: $config_ok of $count certificates" >>"$cp_log"
+  bench_mark_last_failed "$samples" 98
+fi
+report_last "certpilot" "config" "$count certificates"
+
 # --- report ------------------------------------------------------------------------------------
 fmt_range() { # median mean min max n -> "median [min-max]"
   local med min max n
@@ -303,12 +337,21 @@ echo "lego batch runs without the back-off (< 4 s): $fast_n, wall median $fast_m
 lego_slow=$(awk -F '\t' '$1 == "lego-batch" && $2 == 0 && $3 >= 4 { n++ } END { print n + 0 }' "$samples")
 echo "lego batch runs that took >= 4 s (its 5 s back-off when the first authorization poll finds it pending): $lego_slow of $(bench_count "$samples" lego-batch)."
 
+cfg_w=$(bench_stats "$samples" cp-config "$BENCH_COL_WALL"); cfg_c=$(bench_stats "$samples" cp-config "$BENCH_COL_CPU")
+cfg_r=$(bench_stats "$samples" cp-config "$BENCH_COL_RSS")
+cfg_per_c=$(awk -v c="$(stat_field "$cfg_c" 1)" -v n="$count" 'BEGIN { if (c !~ /^[0-9.]+$/) print "nan"; else printf "%.4f", c / n }')
+cfg_per_w=$(awk -v w="$(stat_field "$cfg_w" 1)" -v n="$count" 'BEGIN { if (w !~ /^[0-9.]+$/) print "nan"; else printf "%.3f", w / n }')
+cfg_srv=$(awk -v a="$config_after" -v b="$config_before" -v n="$count" 'BEGIN { printf "%.3f", (a - b) / n }')
+echo "One \`certpilot renew --config\` issuing all $count certificates ($config_ok ok; one process, sequential): wall $(stat_field "$cfg_w" 1) s ($cfg_per_w s per certificate), CPU $(stat_field "$cfg_c" 1) s = $cfg_per_c s per certificate, peak RSS $(bench_kib_to_mib "$(stat_field "$cfg_r" 1)") MiB; Pebble+challtestsrv $cfg_srv s CPU per certificate."
+echo "  per certificate against lego's batch medians: CPU $(bench_ratio "$cfg_per_c" "$(stat_field "${C[lego-batch]}" 1)"), wall $(bench_ratio "$cfg_per_w" "$(stat_field "${W[lego-batch]}" 1)"), peak RSS (whole run vs lego's largest) $(bench_ratio "$(stat_field "$cfg_r" 1)" "$(stat_field "${R[lego-batch]}" 4)")."
+
 failures=0
 for tool in cp lego; do
   for phase in first single batch; do
     failures=$((failures + $(bench_failures "$samples" "$tool-$phase")))
   done
 done
+failures=$((failures + $(bench_failures "$samples" cp-config)))
 if ((failures)); then
   echo
   echo "FAILED RUNS: $failures (rc 98 = exit 0 without the certificate, 124 = timeout). Logs: $cp_log, $lego_log"
