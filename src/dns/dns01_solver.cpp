@@ -12,20 +12,6 @@ namespace certpilot::dns {
 namespace {
 const util::Logger kLog("dns");
 
-// Every live solver's records, for the note a second Ctrl-C prints (several orders may be in
-// flight in one process).
-std::mutex g_notes_mu;
-std::map<const void*, std::string> g_notes;
-
-void set_solver_note(const void* solver, std::string note) {
-  std::lock_guard lock(g_notes_mu);
-  if (note.empty()) g_notes.erase(solver);
-  else g_notes[solver] = std::move(note);
-  std::string all;
-  for (const auto& [owner, text] : g_notes) all += text;
-  util::set_abandon_note(all);
-}
-
 bool at_or_under(const std::string& name, const std::string& suffix) {
   if (suffix.empty()) return true;
   if (name.size() == suffix.size()) return util::iequals(name, suffix);
@@ -37,7 +23,7 @@ bool at_or_under(const std::string& name, const std::string& suffix) {
 Dns01Solver::Dns01Solver(std::vector<ProviderRoute> routes, DnsLookup& lookup, SolverOptions options)
     : routes_(std::move(routes)), lookup_(lookup), options_(options) {}
 
-Dns01Solver::~Dns01Solver() { set_solver_note(this, ""); }
+Dns01Solver::~Dns01Solver() { util::set_abandon_note(this, ""); }
 
 void Dns01Solver::publish_abandon_note() {
   std::string note;
@@ -48,7 +34,7 @@ void Dns01Solver::publish_abandon_note() {
       note += "  TXT " + p.record.fqdn + " \"" + p.record.value + "\" (" + std::string(p.provider->name()) + ")\n";
     }
   }
-  set_solver_note(this, std::move(note));
+  util::set_abandon_note(this, note);
 }
 
 util::Result<Provider*> Dns01Solver::route_for(const std::string& fqdn) const {

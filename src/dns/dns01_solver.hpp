@@ -54,7 +54,8 @@ class Dns01Solver final : public acme::ChallengeSolver {
   };
   util::Result<Provider*> route_for(const std::string& fqdn) const;
   void mark_confirmed(const TxtRecord& record, const Provider* provider);
-  // Tells util::set_abandon_note which records a second Ctrl-C (exit without clean-up) leaves.
+  // Tells util::set_abandon_note which records a second Ctrl-C (exit without clean-up) leaves;
+  // several solvers (orders in flight) each keep their own part.
   void publish_abandon_note();
 
   std::vector<ProviderRoute> routes_;

@@ -5,6 +5,7 @@
 
 #include <atomic>
 #include <condition_variable>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <vector>
@@ -55,12 +56,18 @@ void on_signal(int) {
 
 }  // namespace
 
-void set_abandon_note(const std::string& note) {
+void set_abandon_note(const void* owner, const std::string& note) {
   std::lock_guard lock(g_notes_mu);
+  static std::map<const void*, std::string> by_owner;
   static std::vector<std::unique_ptr<const std::string>> kept;
-  std::string text = note;
-  if (!text.empty() && text.back() != '\n') text += '\n';
-  kept.push_back(std::make_unique<const std::string>(std::move(text)));
+  if (note.empty()) {
+    by_owner.erase(owner);
+  } else {
+    by_owner[owner] = note.back() == '\n' ? note : note + '\n';
+  }
+  std::string all;
+  for (const auto& [who, text] : by_owner) all += text;
+  kept.push_back(std::make_unique<const std::string>(std::move(all)));
   g_abandon_note.store(kept.back().get());
 }
 

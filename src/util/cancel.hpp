@@ -15,9 +15,10 @@ bool sleep_cancellable(std::chrono::milliseconds d);
 // (130), printing the note set by set_abandon_note, or a general one, so the operator learns what
 // the skipped clean-up leaves behind.
 void install_cancel_signal_handlers();
-// What a second signal would leave behind, one line per item (e.g. the TXT records presented and
-// not yet removed); "" for nothing. Copied; the signal handler reads it without locks.
-void set_abandon_note(const std::string& note);
+// What a second signal would leave behind because of `owner` (e.g. one solver's TXT records not yet
+// removed), one line per item; "" when nothing. The notes of every owner are printed together;
+// copied, so the signal handler reads them without locks.
+void set_abandon_note(const void* owner, const std::string& note);
 std::string abandon_note();  // the current one (tests, logs)
 
 // While one is alive, this thread sees no cancellation: clean-up that must still talk to DNS
