@@ -17,6 +17,7 @@ struct RevokeFlags {
 };
 
 int run(const RevokeFlags& f) {
+  if (auto r = check_ca_flags(f.ca); !r) return report_error("revoke", r.error());
   agent::RevokeOptions options;
   options.cert_file = f.cert;
   options.key_file = f.key;

@@ -381,6 +381,13 @@ TEST_CASE("account and issue: no account, a bad --ca-bundle and a mailto: --emai
                      "root(s) that signed the server's HTTPS certificate\n");
   const auto shown = with(with({bin, "account", "show"}, ca), {"--ca-bundle", (tmp / "passwd").string()});
   CHECK(run_command(shown).exit_code == 2);
+  write_file(tmp / "cert.pem", "not read: the bundle is checked first\n");
+  const auto revoke =
+      with(with({bin, "revoke", "--cert", (tmp / "cert.pem").string()}, ca), {"--ca-bundle", (tmp / "passwd").string()});
+  const auto rv = run_command(revoke);
+  INFO(describe(revoke, rv));
+  CHECK(rv.exit_code == 2);
+  CHECK(rv.err.find("certpilot revoke: error: --ca-bundle: CA bundle " + (tmp / "passwd").string()) == 0);
 
   const auto mailto = with(with(issue, ca), {"--email", "mailto:a@b.example"});
   const auto m = run_command(mailto);
