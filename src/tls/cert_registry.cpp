@@ -26,8 +26,10 @@ Result<void> CertRegistry::put(const std::string& id, const CertMaterial& materi
     return r;
   }
   const CertInfo& info = entries_.at(id)->info();
+  std::string names = util::join(info.names, ",");
+  if (!info.ip_addresses.empty()) names += "," + util::join(info.ip_addresses, ",");
   kLog.info("certificate loaded", {{"cert", id},
-                                   {"names", util::join(info.names, ",")},
+                                   {"names", names},
                                    {"serial", info.serial_hex},
                                    {"not_after", info.not_after_text},
                                    {"source", info.source}});

@@ -1,5 +1,6 @@
 #include "tls/cert_set.hpp"
 
+#include <arpa/inet.h>
 #include <openssl/err.h>
 
 #include <algorithm>
@@ -39,6 +40,26 @@ std::vector<std::string> dns_names(X509* cert) {
   }
   ERR_clear_error();
   return names;
+}
+
+std::vector<std::string> ip_addresses(X509* cert) {
+  std::vector<std::string> ips;
+  crypto::GeneralNamesPtr sans(
+      static_cast<GENERAL_NAMES*>(X509_get_ext_d2i(cert, NID_subject_alt_name, nullptr, nullptr)));
+  if (sans) {
+    for (int i = 0; i < sk_GENERAL_NAME_num(sans.get()); ++i) {
+      const GENERAL_NAME* gn = sk_GENERAL_NAME_value(sans.get(), i);
+      if (gn->type != GEN_IPADD) continue;
+      const int len = ASN1_STRING_length(gn->d.iPAddress);
+      const int family = len == 4 ? AF_INET : len == 16 ? AF_INET6 : 0;
+      char text[INET6_ADDRSTRLEN] = {};
+      if (family != 0 && inet_ntop(family, ASN1_STRING_get0_data(gn->d.iPAddress), text, sizeof text) != nullptr) {
+        ips.emplace_back(text);
+      }
+    }
+  }
+  ERR_clear_error();
+  return ips;
 }
 
 std::string describe_cert(std::size_t index, X509* cert) {
@@ -106,6 +127,7 @@ Result<std::shared_ptr<const CertEntry>> CertEntry::create(const CertMaterial& m
   if (entry->info_.names.empty()) {
     return fail(Errc::invalid_input, src + ": the certificate names no DNS name (no subjectAltName, no CN)");
   }
+  entry->info_.ip_addresses = ip_addresses(leaf);
   entry->info_.serial_hex = detail::serial_hex(leaf);
   entry->info_.not_after = detail::asn1_to_time(X509_get0_notAfter(leaf));
   entry->info_.not_after_text = detail::format_time(entry->info_.not_after);

@@ -34,6 +34,7 @@ enum class KeyKind { ecdsa, rsa };
 struct CertInfo {
   std::string source;              // chain_source of the material
   std::vector<std::string> names;  // lower-case DNS names from subjectAltName (else the CN)
+  std::vector<std::string> ip_addresses;  // iPAddress entries of subjectAltName, as text (no SNI selects these)
   std::string serial_hex;          // upper-case hex, as `openssl x509 -serial` prints it
   util::SysTime not_after;
   std::string not_after_text;      // "2026-01-31T12:00:00Z"

@@ -24,6 +24,7 @@ std::string page(const Connection& c) {
   }
   if (info != nullptr) {
     body += "names: " + util::join(info->names, ", ") + "\n";
+    if (!info->ip_addresses.empty()) body += "ip addresses: " + util::join(info->ip_addresses, ", ") + "\n";
     body += "serial: " + info->serial_hex + "\n";
     body += "not after: " + info->not_after_text + "\n";
     body += std::string("key: ") + (info->key_kind == KeyKind::ecdsa ? "ecdsa" : "rsa") + "\n";

@@ -283,7 +283,8 @@ TEST_CASE("serve --self-signed puts IP addresses in the certificate and says so"
   }
   INFO(r.err);
   CHECK(r.exit_code == 0);
-  CHECK_THAT(r.out, Catch::Contains("names: ip.localhost"));
+  CHECK_THAT(r.out, Catch::Contains("names: ip.localhost\n"));
+  CHECK_THAT(r.out, Catch::Contains("ip addresses: 127.0.0.1\n"));
   // Names normalized and deduplicated, the IP named rather than dropped.
   CHECK_THAT(certpilot::test::read_file(tmp / "serve.log"), Catch::Contains("Certificate for: ip.localhost, 127.0.0.1\n"));
 }
