@@ -6,6 +6,7 @@
 #include "http/client.hpp"
 #include "util/base64url.hpp"
 #include "util/log.hpp"
+#include "util/redact.hpp"
 #include "util/strings.hpp"
 
 namespace certpilot::agent {
@@ -89,7 +90,7 @@ util::Result<void> check_contact_emails(const std::vector<std::string>& emails) 
 
 util::Result<util::SecretString> read_eab_key(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
-  if (!in) return util::fail(util::Errc::io, "cannot read the EAB MAC key file " + path);
+  if (!in) return util::fail(util::Errc::io, "cannot read the EAB MAC key file " + util::secret_file_label(path));
   std::ostringstream ss;
   ss << in.rdbuf();
   const std::string text(util::trim(ss.str()));

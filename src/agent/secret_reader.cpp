@@ -6,6 +6,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "util/redact.hpp"
 #include "util/strings.hpp"
 
 namespace certpilot::agent {
@@ -24,7 +25,7 @@ util::Result<util::SecretString> read_secret(const dns::SecretRef& ref) {
     return util::SecretString(std::string(util::trim(v)));
   }
   std::ifstream in(ref.where, std::ios::binary);
-  if (!in) return util::fail(util::Errc::io, "cannot read " + ref.where + ": " + std::strerror(errno));
+  if (!in) return util::fail(util::Errc::io, "cannot read " + util::secret_file_label(ref.where) + ": " + std::strerror(errno));
   std::ostringstream content;
   content << in.rdbuf();
   return util::SecretString(std::string(util::trim(content.str())));

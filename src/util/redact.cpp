@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <filesystem>
 #include <vector>
 
 #include "util/base64url.hpp"
@@ -116,6 +117,18 @@ std::string redact(std::string text, const SecretString& secret) {
   for (std::string_view name : {"authorization", "x-api-key", "x-auth-key", "x-auth-token"}) redact_header_values(text, name);
   redact_bearer(text);
   return text;
+}
+
+std::string secret_file_label(const std::string& path) {
+  std::error_code ec;
+  if (std::filesystem::exists(path, ec)) return path;
+  const bool secret_alphabet = std::all_of(path.begin(), path.end(), [](unsigned char c) {
+    return std::isalnum(c) != 0 || c == '+' || c == '/' || c == '=' || c == '-' || c == '_';
+  });
+  const bool looks_pasted = path.size() >= 16 && secret_alphabet && path.front() != '/';
+  if (!looks_pasted) return path;
+  return "(a value that is not a file and looks like the secret itself, so not shown; put the secret in a file "
+         "readable only by certpilot, chmod 0600, and give that file's path)";
 }
 
 }  // namespace certpilot::util

@@ -20,4 +20,10 @@ inline constexpr std::string_view kRedacted = "[redacted]";
 // secret survives a cut. An empty secret only gets the header rules. Pure; thread-safe.
 std::string redact(std::string text, const SecretString& secret);
 
+// How an error names the value of a secret-file option (tsig-secret-file, --eab-hmac-key-file...)
+// that could not be read: the path itself, unless it names no existing file and looks like a
+// pasted secret (16+ characters, all of the base64/base64url alphabet, not starting with '/'), which an operator sometimes types in place of the path. Then a description that
+// does not quote it, with the fix.
+std::string secret_file_label(const std::string& path);
+
 }  // namespace certpilot::util

@@ -67,3 +67,20 @@ TEST_CASE("redact: the secret is gone before a cut can leave a prefix of it", "[
   CHECK_FALSE(leaks(out, token.substr(0, 8)));
   CHECK(out == "{\"authorization\":\"[redacted]\",\"also\":\"[redacted]\"}");
 }
+
+TEST_CASE("secret_file_label: a path is named; a pasted secret that names no file is not quoted", "[util][redact]") {
+  using certpilot::util::secret_file_label;
+  // Paths, existing or not, are named so the operator can fix them.
+  CHECK(secret_file_label("/etc/certpilot/tsig.key") == "/etc/certpilot/tsig.key");
+  CHECK(secret_file_label("tsig.key") == "tsig.key");
+  CHECK(secret_file_label("/tmp") == "/tmp");
+  CHECK(secret_file_label("secrets/tsig") == "secrets/tsig");
+  // A base64 TSIG secret, a base64url EAB key, an API token typed where the path belongs.
+  for (const std::string pasted : {"c2VjcmV0LXRzaWcta2V5LWZvci10ZXN0cw==", "zWNDZM6eQGHWpSRTPal5eIUYFTu7EajVIoguysqZ9wG44nMEtx3MUAsUDkMTQ12W",
+                                   "Ab1_cDe2-FgHiJ3kLmNoP"}) {
+    const auto label = secret_file_label(pasted);
+    CHECK(label.find(pasted) == std::string::npos);
+    CHECK(label.find("looks like the secret itself") != std::string::npos);
+    CHECK(label.find("chmod 0600") != std::string::npos);
+  }
+}
