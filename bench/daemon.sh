@@ -15,10 +15,8 @@
 #                   and CPU (utime+stime) are read over S idle seconds.
 set -euo pipefail
 
-here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-repo="$(cd "$here/.." && pwd)"
 # shellcheck source=lib.sh
-. "$here/lib.sh"
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"  # also sets here (bench/) and repo
 
 usage() {
   cat <<'EOF'
@@ -69,51 +67,26 @@ done
 ((timeout_s >= 10)) || bench_die "--timeout must be >= 10"
 
 # ---------------------------------------------------------------------------------------------
-if [[ "${CERTPILOT_BENCH_NETNS:-}" != 1 ]]; then
+if ! bench_isolated; then
   ((EUID == 0)) || bench_die "needs root (unshare --net)"
-  for tool in lego pebble pebble-challtestsrv openssl curl jq python3 unshare ip timeout; do
-    command -v "$tool" >/dev/null || bench_die "'$tool' not found (bench/issue.sh installs lego)"
-  done
-  [[ -n "$certpilot" ]] || certpilot="$(bench_find_certpilot "$repo")"
-  [[ -n "$certpilot" && -x "$certpilot" ]] || bench_die "no certpilot binary; build it or pass --certpilot PATH"
-  certpilot="$(cd "$(dirname "$certpilot")" && pwd)/$(basename "$certpilot")"
-  export CERTPILOT="$certpilot" CERTPILOT_BENCH_NETNS=1
-  exec unshare --net --mount --propagation private bash "$here/daemon.sh" "${args[@]}" --certpilot "$certpilot"
+  bench_require_tools --hint "bench/issue.sh installs lego" lego pebble pebble-challtestsrv openssl curl jq python3 unshare ip timeout
+  certpilot="$(bench_certpilot_path "$certpilot" "$repo")"
+  bench_reexec_isolated "$here/daemon.sh" "$certpilot" "${args[@]}"
 fi
 
-ip link set lo up
-bench_require_loopback_only
-
-if [[ -z "$work" ]]; then
-  work="$(mktemp -d "${TMPDIR:-/tmp}/certpilot-bench-daemon-XXXXXX")"
-else
-  mkdir -p "$work"
-  [[ -z "$(ls -A "$work")" ]] || bench_die "--work $work is not empty"
-  work="$(cd "$work" && pwd)"
-fi
+bench_loopback_up
+work="$(bench_work_dir "$work" daemon)"
 pebble_dir="$work/pebble"
 samples="$work/samples.tsv"
 lego_log="$work/lego.log"
 pebble_started=0
 daemon_pid=""
 
-cleanup() {
-  local rc=$?
-  trap - EXIT INT TERM
+stop_servers() {
   if [[ -n "$daemon_pid" ]]; then kill -KILL "$daemon_pid" 2>/dev/null || true; fi
   if ((pebble_started)); then "$repo/pebble/stop.sh" --dir "$pebble_dir" >/dev/null 2>&1 || true; fi
-  if ((keep)); then
-    bench_log "kept $work"
-  elif ((rc != 0)); then
-    bench_log "failed (exit $rc); logs kept in $work"
-  else
-    rm -rf "$work"
-  fi
-  exit "$rc"
 }
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+bench_cleanup_on_exit stop_servers
 
 hz=$(getconf CLK_TCK)
 lego_version="$(dpkg-query -W -f '${Version}' lego 2>/dev/null || echo unknown)"

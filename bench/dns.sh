@@ -11,10 +11,8 @@
 # lego with apt-get if it is missing. Stops BIND and Pebble on every exit path.
 set -euo pipefail
 
-here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-repo="$(cd "$here/.." && pwd)"
 # shellcheck source=lib.sh
-. "$here/lib.sh"
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"  # also sets here (bench/) and repo
 
 usage() {
   cat <<'EOF'
@@ -66,29 +64,17 @@ if ! [[ "$per_run_timeout" =~ ^[0-9]+$ ]] || ((per_run_timeout < 5)); then bench
 
 # ---------------------------------------------------------------------------------------------
 # Outside the namespace: tools (apt-get needs the network), then re-exec isolated.
-if [[ "${CERTPILOT_BENCH_NETNS:-}" != 1 ]]; then
+if ! bench_isolated; then
   ((EUID == 0)) || bench_die "needs root (unshare --net, BIND on port 53, apt-get)"
-  if ! command -v lego >/dev/null; then
-    bench_log "installing lego (apt-get)"
-    DEBIAN_FRONTEND=noninteractive apt-get install -y lego >/dev/null ||
-      { apt-get update >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y lego >/dev/null; } ||
-      bench_die "could not install lego"
-  fi
-  for tool in lego pebble named tsig-keygen dig openssl curl jq python3 unshare ip timeout /usr/bin/time; do
-    command -v "$tool" >/dev/null || bench_die "'$tool' not found"
-  done
-  [[ -n "$certpilot" ]] || certpilot="$(bench_find_certpilot "$repo")"
-  [[ -n "$certpilot" && -x "$certpilot" ]] ||
-    bench_die "no certpilot binary; build it (ninja -C build-bench certpilot) or pass --certpilot PATH"
-  certpilot="$(cd "$(dirname "$certpilot")" && pwd)/$(basename "$certpilot")"
-  export CERTPILOT="$certpilot" CERTPILOT_BENCH_NETNS=1
-  exec unshare --net --mount --propagation private bash "$here/dns.sh" "${args[@]}" --certpilot "$certpilot"
+  bench_apt_install lego
+  bench_require_tools lego pebble named tsig-keygen dig openssl curl jq python3 unshare ip timeout /usr/bin/time
+  certpilot="$(bench_certpilot_path "$certpilot" "$repo" "ninja -C build-bench certpilot")"
+  bench_reexec_isolated "$here/dns.sh" "$certpilot" "${args[@]}"
 fi
 
 # ---------------------------------------------------------------------------------------------
 # Inside: loopback only.
-ip link set lo up
-bench_require_loopback_only
+bench_loopback_up
 # Programs that use the system resolver (lego resolves the NS host names through it) must ask our
 # BIND, not a resolver that cannot be reached from here. The mount namespace keeps this private.
 resolv_tmp="$(mktemp "${TMPDIR:-/tmp}/bench-dns-resolv-XXXXXX")"
@@ -96,13 +82,7 @@ echo "nameserver 127.0.0.1" >"$resolv_tmp"
 chmod 644 "$resolv_tmp"
 mount --bind "$resolv_tmp" /etc/resolv.conf || bench_die "could not bind-mount /etc/resolv.conf"
 
-if [[ -z "$work" ]]; then
-  work="$(mktemp -d "${TMPDIR:-/tmp}/certpilot-bench-dns-XXXXXX")"
-else
-  mkdir -p "$work"
-  [[ -z "$(ls -A "$work")" ]] || bench_die "--work $work is not empty"
-  work="$(cd "$work" && pwd)"
-fi
+work="$(bench_work_dir "$work" dns)"
 pebble_dir="$work/pebble"
 bind_dir="$work/bind"
 samples="$work/samples.tsv"
@@ -111,9 +91,7 @@ lego_log="$work/lego.log"
 pebble_started=0
 named_pid=""
 
-cleanup() {
-  local rc=$?
-  trap - EXIT INT TERM
+stop_servers() {
   if ((pebble_started)); then
     "$repo/pebble/stop.sh" --dir "$pebble_dir" >/dev/null 2>&1 || true
   fi
@@ -123,18 +101,8 @@ cleanup() {
     kill -9 "$named_pid" 2>/dev/null || true
   fi
   rm -f "${resolv_tmp:-}"
-  if ((keep)); then
-    bench_log "kept $work"
-  elif ((rc != 0)); then
-    bench_log "failed (exit $rc); logs kept in $work"
-  else
-    rm -rf "$work"
-  fi
-  exit "$rc"
 }
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+bench_cleanup_on_exit stop_servers
 
 export BENCH_TIMEOUT=$per_run_timeout
 zone=bench.test

@@ -8,10 +8,8 @@
 # with apt-get if it is missing. Stops Pebble and challtestsrv on every exit path.
 set -euo pipefail
 
-here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-repo="$(cd "$here/.." && pwd)"
 # shellcheck source=lib.sh
-. "$here/lib.sh"
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"  # also sets here (bench/) and repo
 
 usage() {
   cat <<'EOF'
@@ -53,61 +51,30 @@ if ! [[ "$per_run_timeout" =~ ^[0-9]+$ ]] || ((per_run_timeout < 5)); then bench
 
 # ---------------------------------------------------------------------------------------------
 # Outside the namespace: tools (apt-get needs the network), then re-exec isolated.
-if [[ "${CERTPILOT_BENCH_NETNS:-}" != 1 ]]; then
+if ! bench_isolated; then
   ((EUID == 0)) || bench_die "needs root (unshare --net, apt-get)"
-  if ! command -v lego >/dev/null; then
-    bench_log "installing lego (apt-get)"
-    DEBIAN_FRONTEND=noninteractive apt-get install -y lego >/dev/null ||
-      { apt-get update >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y lego >/dev/null; } ||
-      bench_die "could not install lego"
-  fi
-  for tool in lego pebble pebble-challtestsrv openssl curl jq python3 unshare ip timeout /usr/bin/time; do
-    command -v "$tool" >/dev/null || bench_die "'$tool' not found"
-  done
-  [[ -n "$certpilot" ]] || certpilot="$(bench_find_certpilot "$repo")"
-  [[ -n "$certpilot" && -x "$certpilot" ]] ||
-    bench_die "no certpilot binary; build it (ninja -C build-bench certpilot) or pass --certpilot PATH"
-  certpilot="$(cd "$(dirname "$certpilot")" && pwd)/$(basename "$certpilot")"
-  export CERTPILOT="$certpilot" CERTPILOT_BENCH_NETNS=1
-  exec unshare --net --mount --propagation private bash "$here/issue.sh" "${args[@]}" --certpilot "$certpilot"
+  bench_apt_install lego
+  bench_require_tools lego pebble pebble-challtestsrv openssl curl jq python3 unshare ip timeout /usr/bin/time
+  certpilot="$(bench_certpilot_path "$certpilot" "$repo" "ninja -C build-bench certpilot")"
+  bench_reexec_isolated "$here/issue.sh" "$certpilot" "${args[@]}"
 fi
 
 # ---------------------------------------------------------------------------------------------
 # Inside: loopback only.
-ip link set lo up
-bench_require_loopback_only
-
-if [[ -z "$work" ]]; then
-  work="$(mktemp -d "${TMPDIR:-/tmp}/certpilot-bench-issue-XXXXXX")"
-else
-  mkdir -p "$work"
-  [[ -z "$(ls -A "$work")" ]] || bench_die "--work $work is not empty"
-  work="$(cd "$work" && pwd)"
-fi
+bench_loopback_up
+work="$(bench_work_dir "$work" issue)"
 pebble_dir="$work/pebble"
 samples="$work/samples.tsv"
 cp_log="$work/certpilot.log"
 lego_log="$work/lego.log"
 pebble_started=0
 
-cleanup() {
-  local rc=$?
-  trap - EXIT INT TERM
+stop_servers() {
   if ((pebble_started)); then
     "$repo/pebble/stop.sh" --dir "$pebble_dir" >/dev/null 2>&1 || true
   fi
-  if ((keep)); then
-    bench_log "kept $work"
-  elif ((rc != 0)); then
-    bench_log "failed (exit $rc); logs kept in $work"
-  else
-    rm -rf "$work"
-  fi
-  exit "$rc"
 }
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+bench_cleanup_on_exit stop_servers
 
 export BENCH_TIMEOUT=$per_run_timeout
 lego_version="$(dpkg-query -W -f '${Version}' lego 2>/dev/null || echo unknown)"
@@ -139,7 +106,7 @@ check_cert() {
 }
 
 run_certpilot() {
-  local label=$1 name=$2 out="$work/certpilot-out/$2" before after
+  local label=$1 name=$2 out="$work/certpilot-out/$2" before
   echo "=== $label $name" >>"$cp_log"
   before=$(bench_cpu_seconds "$PEBBLE_PID" "$CHALLTESTSRV_PID")
   bench_measure "$samples" "$cp_log" "cp-$label" -- \
@@ -149,17 +116,11 @@ run_certpilot() {
     --dns challtestsrv --dns-opt "url=$CHALLTESTSRV_URL" \
     --dns-resolver "$CHALLTESTSRV_DNS" --propagation resolvers \
     --out "$out" --state "$cp_state" || true
-  after=$(bench_cpu_seconds "$PEBBLE_PID" "$CHALLTESTSRV_PID")
-  server_cpu_sum[cp-$label]=$(awk -v s="${server_cpu_sum[cp-$label]:-0}" -v a="$after" -v b="$before" 'BEGIN { printf "%.3f", s + a - b }')
-  if [[ "$(tail -n 1 "$samples" | cut -f 2)" == 0 ]] && ! check_cert "$out/cert.pem" "$name"; then
-    echo "!!! exit 0 but no certificate for $name in $out/cert.pem" >>"$cp_log"
-    bench_mark_last_failed "$samples" 98
-  fi
-  report_last "certpilot" "$label" "$name"
+  record_run cp "$label" "$name" "$before" "$out/cert.pem"
 }
 
 run_lego() {
-  local label=$1 name=$2 before after
+  local label=$1 name=$2 before
   echo "=== $label $name" >>"$lego_log"
   before=$(bench_cpu_seconds "$PEBBLE_PID" "$CHALLTESTSRV_PID")
   LEGO_CA_CERTIFICATES="$PEBBLE_CA_BUNDLE" \
@@ -169,13 +130,22 @@ run_lego() {
     lego --server "$PEBBLE_DIRECTORY" --accept-tos --email ops@example.test --key-type ec256 \
     --dns exec --dns.resolvers "$CHALLTESTSRV_DNS" --dns.disable-cp \
     --path "$lego_path" -d "$name" run || true
+  record_run lego "$label" "$name" "$before" "$lego_path/certificates/$name.crt"
+}
+
+# record_run TOOL LABEL NAME BEFORE CERT, right after TOOL's (cp or lego) run for NAME: adds the
+# servers' CPU since BEFORE to the phase's sum, marks the run failed (rc 98) if it exited 0 without
+# a certificate for NAME in CERT, and logs the sample.
+record_run() {
+  local tool=$1 label=$2 name=$3 before=$4 cert=$5 after log=$lego_log where=""
   after=$(bench_cpu_seconds "$PEBBLE_PID" "$CHALLTESTSRV_PID")
-  server_cpu_sum[lego-$label]=$(awk -v s="${server_cpu_sum[lego-$label]:-0}" -v a="$after" -v b="$before" 'BEGIN { printf "%.3f", s + a - b }')
-  if [[ "$(tail -n 1 "$samples" | cut -f 2)" == 0 ]] && ! check_cert "$lego_path/certificates/$name.crt" "$name"; then
-    echo "!!! exit 0 but no certificate for $name" >>"$lego_log"
+  server_cpu_sum[$tool-$label]=$(awk -v s="${server_cpu_sum[$tool-$label]:-0}" -v a="$after" -v b="$before" 'BEGIN { printf "%.3f", s + a - b }')
+  if [[ $tool == cp ]]; then log=$cp_log; where=" in $cert"; fi
+  if [[ "$(tail -n 1 "$samples" | cut -f 2)" == 0 ]] && ! check_cert "$cert" "$name"; then
+    echo "!!! exit 0 but no certificate for $name$where" >>"$log"
     bench_mark_last_failed "$samples" 98
   fi
-  report_last "lego" "$label" "$name"
+  report_last "$([[ $tool == cp ]] && echo certpilot || echo lego)" "$label" "$name"
 }
 
 report_last() {

@@ -1,5 +1,6 @@
 # shellcheck shell=bash disable=SC2034
-# Shared helpers for the bench/*.sh scripts. Source it:  . "$(dirname "$0")/lib.sh"
+# Shared helpers for the bench/*.sh scripts. Source it:  . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+# It sets `here` (this folder, bench/) and `repo` (the repository above it), as absolute paths.
 #
 #   bench_measure SAMPLES LOG LABEL -- CMD...   run CMD once, append one sample line to SAMPLES
 #   bench_stats SAMPLES LABEL COLUMN            "median mean min max n" of COLUMN over LABEL's lines
@@ -8,6 +9,10 @@
 #   bench_verdict RATIO LIMIT                   "ok" if RATIO <= LIMIT else "MISSED"
 #   bench_machine                               one line: date, host, CPU, cores, kernel
 #   bench_require_loopback_only                 fail unless the only network interface is lo
+#
+# Set-up shared by the scripts (see "set-up" below): bench_apt_install, bench_require_tools,
+# bench_certpilot_path, bench_isolated, bench_reexec_isolated, bench_loopback_up, bench_work_dir,
+# bench_on_exit, bench_cleanup_on_exit.
 #
 # Measuring. One sample is one process (tree) run to completion:
 #   - wall, user and sys come from bash's `time` keyword with TIMEFORMAT='%3R %3U %3S':
@@ -22,6 +27,9 @@
 #
 # Sample line (tab-separated):
 #   label  rc  wall_s  user_s  sys_s  cpu_s(=user+sys)  maxrss_kib  gnu_e  gnu_u  gnu_s
+
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+repo="$(cd "$here/.." && pwd)"
 
 BENCH_TIMEOUT=${BENCH_TIMEOUT:-300}
 
@@ -191,4 +199,117 @@ bench_mark_last_failed() {
   local samples=$1 rc=$2 tmp="$1.tmp"
   awk -F '\t' -v OFS='\t' -v rc="$rc" -v n="$(wc -l <"$samples")" 'NR == n { $2 = rc } { print }' \
     "$samples" >"$tmp" && mv "$tmp" "$samples"
+}
+
+# --- set-up ------------------------------------------------------------------------------------
+# A script runs twice: first outside (as root: install and check tools, find certpilot), then,
+# re-executed by bench_reexec_isolated, inside `unshare --net --mount` where only loopback exists:
+#
+#   if ! bench_isolated; then
+#     ((EUID == 0)) || bench_die "needs root (unshare --net)"
+#     bench_apt_install lego
+#     bench_require_tools lego pebble ...
+#     certpilot=$(bench_certpilot_path "$certpilot" "$repo")
+#     bench_reexec_isolated "$here/x.sh" "$certpilot" "${args[@]}"
+#   fi
+#   bench_loopback_up
+#   work=$(bench_work_dir "$work" x)
+#   bench_cleanup_on_exit stop_servers      # uses $work and $keep
+
+# bench_apt_install PKG: installs the Debian package PKG if the command PKG is missing. Outside the
+# namespace only: apt-get needs the network. The package lists are updated only if the first try fails.
+bench_apt_install() {
+  local pkg=$1
+  command -v "$pkg" >/dev/null && return 0
+  bench_log "installing $pkg (apt-get)"
+  DEBIAN_FRONTEND=noninteractive apt-get install -y "$pkg" >/dev/null ||
+    { apt-get update >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y "$pkg" >/dev/null; } ||
+    bench_die "could not install $pkg"
+}
+
+# bench_require_tools [--hint TEXT] TOOL...: fails on the first TOOL that is not a command; TEXT
+# (how to get it) is added to the message in parentheses.
+bench_require_tools() {
+  local hint="" tool
+  if [[ "${1:-}" == --hint ]]; then hint=" (${2:?bench_require_tools: --hint needs a text})"; shift 2; fi
+  for tool in "$@"; do
+    command -v "$tool" >/dev/null || bench_die "'$tool' not found$hint"
+  done
+}
+
+# bench_certpilot_path PATH REPO [HOW]: PATH (if empty: the newest build in REPO, see
+# bench_find_certpilot) as an absolute path, which the re-executed script gets and the report
+# prints; fails if it is not an executable. HOW (how to build it) goes into the message.
+bench_certpilot_path() {
+  local certpilot=$1 repo=$2 how=${3:-}
+  [[ -n "$certpilot" ]] || certpilot="$(bench_find_certpilot "$repo")"
+  [[ -n "$certpilot" && -x "$certpilot" ]] ||
+    bench_die "no certpilot binary; build it${how:+ ($how)} or pass --certpilot PATH"
+  printf '%s/%s' "$(cd "$(dirname "$certpilot")" && pwd)" "$(basename "$certpilot")"
+}
+
+# True once bench_reexec_isolated has re-run the script inside the namespace.
+bench_isolated() { [[ "${CERTPILOT_BENCH_NETNS:-}" == 1 ]]; }
+
+# bench_reexec_isolated SCRIPT CERTPILOT ARG...: replaces this process by SCRIPT ARG... --certpilot
+# CERTPILOT in new network and mount namespaces (root only), with CERTPILOT and
+# CERTPILOT_BENCH_NETNS=1 exported. The private mount propagation lets a script bind-mount over
+# /etc files without it showing outside.
+bench_reexec_isolated() {
+  local script=$1 certpilot=$2
+  shift 2
+  export CERTPILOT="$certpilot" CERTPILOT_BENCH_NETNS=1
+  exec unshare --net --mount --propagation private bash "$script" "$@" --certpilot "$certpilot"
+}
+
+# Inside the namespace: bring lo up and fail if any other interface exists.
+bench_loopback_up() {
+  ip link set lo up
+  bench_require_loopback_only
+}
+
+# bench_work_dir DIR NAME: prints the work directory as an absolute path. With DIR empty a new
+# ${TMPDIR:-/tmp}/certpilot-bench-NAME-XXXXXX; otherwise DIR, created if missing, which must be empty
+# (so that removing it afterwards removes nothing else).
+bench_work_dir() {
+  local work=$1 name=$2
+  if [[ -z "$work" ]]; then
+    mktemp -d "${TMPDIR:-/tmp}/certpilot-bench-$name-XXXXXX"
+  else
+    mkdir -p "$work" || return
+    [[ -z "$(ls -A "$work")" ]] || bench_die "--work $work is not empty"
+    (cd "$work" && pwd)
+  fi
+}
+
+# bench_on_exit FN: FN runs on every exit. INT and TERM become `exit 130` / `exit 143`, so that FN
+# sees an exit code that says the run was interrupted.
+bench_on_exit() {
+  # shellcheck disable=SC2064  # FN's name is meant to be expanded now
+  trap "$1" EXIT
+  trap 'exit 130' INT
+  trap 'exit 143' TERM
+}
+
+# bench_cleanup_on_exit STOP_FN: on every exit runs STOP_FN (the script stops its servers there),
+# then keeps $work if $keep is 1 or the exit code is not 0 (its logs are what a failure leaves to
+# read) and removes it otherwise. The exit code stays. $keep is read at exit: setting keep=1 just
+# before `exit 1` keeps the directory.
+bench_cleanup_on_exit() {
+  _bench_stop_fn=$1
+  bench_on_exit _bench_cleanup
+}
+_bench_cleanup() {
+  local rc=$?
+  trap - EXIT INT TERM
+  "$_bench_stop_fn"
+  # shellcheck disable=SC2154  # keep and work belong to the script
+  if ((keep)); then
+    bench_log "kept $work"
+  elif ((rc != 0)); then
+    bench_log "failed (exit $rc); logs kept in $work"
+  else
+    rm -rf "$work"
+  fi
+  exit "$rc"
 }

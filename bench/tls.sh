@@ -16,10 +16,8 @@
 #   failed requests while certpilot swaps its certificate once per second: 0
 set -euo pipefail
 
-here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-repo="$(cd "$here/.." && pwd)"
 # shellcheck source=lib.sh
-. "$here/lib.sh"
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"  # also sets here (bench/) and repo
 
 usage() {
   cat <<'EOF'
@@ -92,23 +90,17 @@ done
 
 # ---------------------------------------------------------------------------------------------
 # Outside the namespace: check the tools, then re-exec isolated.
-if [[ "${CERTPILOT_BENCH_NETNS:-}" != 1 ]]; then
+if ! bench_isolated; then
   ((EUID == 0)) || bench_die "needs root (unshare --net)"
-  for tool in nginx wrk python3 openssl taskset unshare ip bc g++; do
-    command -v "$tool" >/dev/null || bench_die "'$tool' not found (apt-get install nginx-light wrk python3 bc g++)"
-  done
+  bench_require_tools --hint "apt-get install nginx-light wrk python3 bc g++" nginx wrk python3 openssl taskset unshare ip bc g++
   [[ -f /usr/include/openssl/ssl.h ]] || bench_die "OpenSSL headers not found (apt-get install libssl-dev)"
-  [[ -n "$certpilot" ]] || certpilot="$(bench_find_certpilot "$repo")"
-  [[ -n "$certpilot" && -x "$certpilot" ]] || bench_die "no certpilot binary; build it or pass --certpilot PATH"
-  certpilot="$(cd "$(dirname "$certpilot")" && pwd)/$(basename "$certpilot")"
-  export CERTPILOT="$certpilot" CERTPILOT_BENCH_NETNS=1
-  exec unshare --net --mount --propagation private bash "$here/tls.sh" "${args[@]}" --certpilot "$certpilot"
+  certpilot="$(bench_certpilot_path "$certpilot" "$repo")"
+  bench_reexec_isolated "$here/tls.sh" "$certpilot" "${args[@]}"
 fi
 
 # ---------------------------------------------------------------------------------------------
 # Inside: loopback only.
-ip link set lo up
-bench_require_loopback_only
+bench_loopback_up
 
 hard=$(ulimit -Hn)
 if [[ "$hard" != unlimited ]] && ((hard < idle * 2 + 1000)); then
@@ -124,9 +116,7 @@ cleanup() {
   wait 2>/dev/null || true
   rm -rf "$work"
 }
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+bench_on_exit cleanup
 
 # The open-loop load generator: a bench tool, built here, not part of the product build.
 g++ -O2 -std=c++20 -Wall -Wextra -Werror "$here/tools/tls_rate.cpp" -lssl -lcrypto -o "$work/tls_rate" ||
