@@ -74,16 +74,18 @@ bench_measure() {
   return "$rc"
 }
 
-# Numbers on stdin, one per line; non-numeric lines are ignored.
+# Numbers on stdin, one per line; non-numeric lines are ignored. No numbers at all gives "nan"
+# (bench_sum: 0.000), not a failure: under `set -o pipefail` grep's exit 1 would end the script.
+bench_numbers() { grep -E '^[0-9.]+$' || true; }
 bench_median() {
-  grep -E '^[0-9.]+$' | sort -g | awk '{ v[NR] = $1 } END {
+  bench_numbers | sort -g | awk '{ v[NR] = $1 } END {
     if (NR == 0) { print "nan"; exit }
     if (NR % 2) printf "%.3f\n", v[(NR + 1) / 2]; else printf "%.3f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
 }
-bench_mean() { grep -E '^[0-9.]+$' | awk '{ t += $1 } END { if (NR) printf "%.3f\n", t / NR; else print "nan" }'; }
-bench_min() { grep -E '^[0-9.]+$' | sort -g | head -n 1 | awk '{ printf "%.3f\n", $1 } END { if (!NR) print "nan" }'; }
-bench_max() { grep -E '^[0-9.]+$' | sort -g | tail -n 1 | awk '{ printf "%.3f\n", $1 } END { if (!NR) print "nan" }'; }
-bench_sum() { grep -E '^[0-9.]+$' | awk '{ t += $1 } END { printf "%.3f\n", t }'; }
+bench_mean() { bench_numbers | awk '{ t += $1 } END { if (NR) printf "%.3f\n", t / NR; else print "nan" }'; }
+bench_min() { bench_numbers | sort -g | head -n 1 | awk '{ printf "%.3f\n", $1 } END { if (!NR) print "nan" }'; }
+bench_max() { bench_numbers | sort -g | tail -n 1 | awk '{ printf "%.3f\n", $1 } END { if (!NR) print "nan" }'; }
+bench_sum() { bench_numbers | awk '{ t += $1 } END { printf "%.3f\n", t }'; }
 
 # Values of COLUMN for the successful (rc 0) samples labelled LABEL.
 bench_column() {
