@@ -42,6 +42,43 @@ util::Result<std::chrono::seconds> seconds_option(const ProviderOptions& opts, c
   return std::chrono::seconds(v);
 }
 
+util::Result<std::chrono::seconds> timeout_option(const ProviderOptions& opts, std::chrono::seconds fallback) {
+  const std::string hint = "; give whole seconds, at least 1, e.g. --dns-opt timeout=" + std::to_string(fallback.count()) +
+                           " (the default)";
+  auto t = seconds_option(opts, "timeout", fallback);
+  if (!t) return fail(Errc::invalid_input, t.error().message + hint);
+  if (t->count() < 1) return fail(Errc::invalid_input, "option timeout=\"" + util::printable_excerpt(opts.at("timeout"), 40) +
+                                                            "\" would give every request no time to answer" + hint);
+  return t;
+}
+
+namespace {
+
+// "https://user:pass@host/x" -> "https://host/x": a URL quoted in an error may carry credentials.
+std::string without_userinfo(const std::string& url) {
+  const auto scheme_end = url.find("://");
+  const std::size_t host_start = scheme_end == std::string::npos ? 0 : scheme_end + 3;
+  const auto host_end = url.find_first_of("/?#", host_start);
+  const auto at = url.rfind('@', host_end == std::string::npos ? std::string::npos : host_end);
+  if (at == std::string::npos || at < host_start) return url;
+  return url.substr(0, host_start) + url.substr(at + 1);
+}
+
+}  // namespace
+
+util::Result<void> check_http_url(const std::string& provider, const std::string& option, const std::string& url,
+                                  const std::string& example) {
+  const std::string lower = util::to_lower(url);
+  std::size_t host = 0;
+  if (lower.rfind("http://", 0) == 0) host = 7;
+  if (lower.rfind("https://", 0) == 0) host = 8;
+  if (host != 0 && host < url.size() && url.find_first_of("/?#", host) != host) return util::ok();
+  return fail(Errc::invalid_input, provider + ": option " + option + "=\"" +
+                                       util::printable_excerpt(without_userinfo(url), 100) +
+                                       "\" is not an http:// or https:// URL with a host; e.g. --dns-opt " + option + "=" +
+                                       example);
+}
+
 std::vector<std::string> list_option(const ProviderOptions& opts, const std::string& key) {
   std::vector<std::string> out;
   auto it = opts.find(key);

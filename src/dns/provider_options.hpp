@@ -25,6 +25,15 @@ std::string option_or(const ProviderOptions& opts, const std::string& key, const
 // A whole number of seconds ("30" or "30s").
 util::Result<std::chrono::seconds> seconds_option(const ProviderOptions& opts, const std::string& key,
                                                   std::chrono::seconds fallback);
+// The `timeout` option of a provider: whole seconds ("30" or "30s"), at least 1. Zero would make
+// every request fail at once with "no answer in time", so it is refused when the provider is
+// created (check-config catches it without the secret or the network). Errors name the option.
+util::Result<std::chrono::seconds> timeout_option(const ProviderOptions& opts, std::chrono::seconds fallback);
+// An `api-url` style option must be an http:// or https:// URL with a host: anything else (ftp://,
+// a bare host:port) would pass creation and fail only at the first request. The error quotes the
+// URL without any user:password@ part, and shows `example` as the fix.
+util::Result<void> check_http_url(const std::string& provider, const std::string& option, const std::string& url,
+                                  const std::string& example);
 // Comma-separated list; empty items dropped.
 std::vector<std::string> list_option(const ProviderOptions& opts, const std::string& key);
 

@@ -175,10 +175,14 @@ std::vector<Result<wire::Message>> Resolver::query_all(const std::vector<Job>& j
     if (!encode_errors[i].empty()) {
       results.push_back(fail(Errc::invalid_input, "query " + what + ": " + encode_errors[i]));
     } else if (p.status == ARES_ETIMEOUT) {
-      results.push_back(fail(Errc::timeout, "query " + what + ": no answer (timed out after " +
+      // Unreachable, like a refused connection (exit 4): not Errc::timeout, which is for a
+      // deadline on an outcome (records not served in time).
+      results.push_back(fail(Errc::network, "query " + what + ": no answer (timed out after " +
                                                 std::to_string(p.timeouts) + " tries)"));
     } else if (p.status == ARES_ECANCELLED || p.status == ARES_EDESTRUCTION) {
       results.push_back(fail(Errc::cancelled, "query " + what + ": cancelled"));
+    } else if (p.status == ARES_ECONNREFUSED) {
+      results.push_back(fail(Errc::network, "query " + what + ": " + ares_strerror(p.status) + " (is the server running?)"));
     } else if (p.status != ARES_SUCCESS) {
       results.push_back(fail(Errc::dns, "query " + what + ": " + ares_strerror(p.status)));
     } else if (auto m = wire::decode(p.answer)) {

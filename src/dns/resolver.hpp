@@ -38,7 +38,8 @@ class Resolver {
   Resolver& operator=(const Resolver&) = delete;
 
   // Any answer is a success, whatever its rcode (NXDOMAIN, REFUSED, ...): the caller judges it.
-  // Errors are transport failures (timeout, refused connection, malformed answer), naming the servers.
+  // Errors are transport failures naming the servers: no answer in time or a refused connection
+  // (Errc::network), a malformed answer (Errc::dns), cancellation (Errc::cancelled).
   Result<wire::Message> query(const std::string& name, std::uint16_t qtype);
 
   struct Job {

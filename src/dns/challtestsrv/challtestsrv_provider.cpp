@@ -25,10 +25,13 @@ Result<ProviderPtr> ChalltestsrvProvider::create(const std::map<std::string, std
   return ProviderPtr(new ChalltestsrvProvider(url, std::move(client)));
 }
 
+// Errors name the URL only: the solver adds "challtestsrv: adding TXT <fqdn>" in front.
 Result<void> ChalltestsrvProvider::call(const std::string& path, const std::string& body) {
-  CERTPILOT_TRY(auto resp, http_->post(url_ + path, body, "application/json"), "challtestsrv");
+  auto sent = http_->post(url_ + path, body, "application/json");
+  if (!sent) return util::fail(sent.error());
+  const auto& resp = *sent;
   if (resp.status != 200) {
-    return util::fail(util::Errc::dns, "challtestsrv: POST " + url_ + path + " answered HTTP " +
+    return util::fail(util::Errc::dns, "POST " + url_ + path + " answered HTTP " +
                                            std::to_string(resp.status) + ": " + util::printable_excerpt(resp.body, 200));
   }
   return util::ok();

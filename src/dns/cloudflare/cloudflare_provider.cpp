@@ -86,7 +86,13 @@ CloudflareProvider::CloudflareProvider(CloudflareConfig config, std::unique_ptr<
 CloudflareProvider::~CloudflareProvider() = default;
 
 Result<std::unique_ptr<CloudflareProvider>> CloudflareProvider::create(CloudflareConfig config) {
+  if (auto u = check_http_url("cloudflare", "api-url", config.api_url, "https://api.cloudflare.com/client/v4"); !u) {
+    return fail(u.error());
+  }
   if (config.api_token.empty()) return fail(Errc::invalid_input, "cloudflare: the API token is empty");
+  if (config.timeout.count() < 1) {
+    return fail(Errc::invalid_input, "cloudflare: timeout must be at least 1 second (e.g. --dns-opt timeout=30)");
+  }
   while (!config.api_url.empty() && config.api_url.back() == '/') config.api_url.pop_back();
   http::HttpOptions ho;
   ho.ca_bundle = config.ca_bundle;
@@ -119,14 +125,14 @@ Result<std::string> CloudflareProvider::zone_id_for(const TxtRecord& record) {
     for (std::string n = parent_name(record.fqdn); n.find('.') != std::string::npos; n = parent_name(n)) candidates.push_back(n);
   }
   for (const auto& zone : candidates) {
-    auto j = call("GET", "/zones?name=" + url_escape(zone), "", "cloudflare: looking up zone " + zone);
+    auto j = call("GET", "/zones?name=" + url_escape(zone), "", "looking up zone " + zone);
     if (!j) return fail(j.error());
     const json& result = (*j)["result"];
     if (result.is_array() && !result.empty() && result[0].is_object() && result[0].contains("id") && result[0]["id"].is_string()) {
       return result[0]["id"].get<std::string>();
     }
   }
-  return fail(Errc::not_found, "cloudflare: no zone of this account contains " + record.fqdn + " (tried " +
+  return fail(Errc::not_found, "no zone of this account contains " + record.fqdn + " (tried " +
                                    util::join(candidates, ", ") + ")");
 }
 
@@ -134,7 +140,7 @@ Result<std::vector<std::string>> CloudflareProvider::find_records(const std::str
   auto j = call("GET",
                 "/zones/" + url_escape(zone_id) + "/dns_records?type=TXT&per_page=100&name=" +
                     url_escape(wire::canonical_name(record.fqdn)),
-                "", "cloudflare: listing TXT " + record.fqdn);
+                "", "listing TXT " + record.fqdn);
   if (!j) return fail(j.error());
   std::vector<std::string> ids;
   const json& result = (*j)["result"];
@@ -148,32 +154,39 @@ Result<std::vector<std::string>> CloudflareProvider::find_records(const std::str
   return ids;
 }
 
+// Errors name the API call and URL; the solver adds "cloudflare: adding TXT <fqdn>" in front.
 Result<void> CloudflareProvider::present(const TxtRecord& record) {
-  const std::string what = "cloudflare: add TXT " + record.fqdn;
-  CERTPILOT_TRY(auto zone_id, zone_id_for(record), what);
-  CERTPILOT_TRY(auto existing, find_records(zone_id, record), what);
-  if (!existing.empty()) return util::ok();  // already there: one copy is enough
+  auto found = zone_id_for(record);  // its errors name the zones tried
+  if (!found) return fail(found.error());
+  const std::string& zone_id = *found;
+  auto existing = find_records(zone_id, record);  // its errors say what and where
+  if (!existing) return fail(existing.error());
+  if (!existing->empty()) return util::ok();  // already there: one copy is enough
   // Cloudflare's minimum TTL is 60 (1 means "automatic").
   const json body{{"type", "TXT"},
                   {"name", wire::canonical_name(record.fqdn)},
                   {"content", record.value},
                   {"ttl", std::max<long long>(60, record.ttl.count())}};
-  auto created = call("POST", "/zones/" + url_escape(zone_id) + "/dns_records", body.dump(), what);
+  auto created = call("POST", "/zones/" + url_escape(zone_id) + "/dns_records", body.dump(), "creating the record");
   if (!created) return fail(created.error());
-  kLog.info("TXT record presented", {{"provider", "cloudflare"}, {"fqdn", record.fqdn}});
+  // Debug: the solver logs each record at info; this line adds the zone id.
+  kLog.debug("TXT record presented", {{"provider", "cloudflare"}, {"fqdn", record.fqdn}, {"zone-id", zone_id}});
   return util::ok();
 }
 
 Result<void> CloudflareProvider::cleanup(const TxtRecord& record) {
-  const std::string what = "cloudflare: delete TXT " + record.fqdn;
-  CERTPILOT_TRY(auto zone_id, zone_id_for(record), what);
-  CERTPILOT_TRY(auto ids, find_records(zone_id, record), what);
-  for (const auto& id : ids) {
-    auto deleted = call("DELETE", "/zones/" + url_escape(zone_id) + "/dns_records/" + url_escape(id), "", what);
+  auto found = zone_id_for(record);  // its errors name the zones tried
+  if (!found) return fail(found.error());
+  const std::string& zone_id = *found;
+  auto ids = find_records(zone_id, record);  // its errors say what and where
+  if (!ids) return fail(ids.error());
+  for (const auto& id : *ids) {
+    auto deleted = call("DELETE", "/zones/" + url_escape(zone_id) + "/dns_records/" + url_escape(id), "", "deleting record " + id);
     // Gone already (someone else cleaned up): the goal is reached.
     if (!deleted && deleted.error().code != Errc::not_found) return fail(deleted.error());
   }
-  kLog.info("TXT record cleaned up", {{"provider", "cloudflare"}, {"fqdn", record.fqdn}, {"deleted", ids.size()}});
+  // Debug: the solver logs each record at info; this line adds how many copies were deleted.
+  kLog.debug("TXT record removed", {{"provider", "cloudflare"}, {"fqdn", record.fqdn}, {"deleted", ids->size()}});
   return util::ok();
 }
 
@@ -186,7 +199,7 @@ Result<ProviderPtr> make_cloudflare_provider(const ProviderOptions& opts, const 
   c.api_url = option_or(opts, "api-url", c.api_url);
   c.zone_id = option_or(opts, "zone-id", "");
   c.ca_bundle = option_or(opts, "ca-bundle", "");
-  CERTPILOT_TRY(c.timeout, seconds_option(opts, "timeout", c.timeout), "cloudflare");
+  CERTPILOT_TRY(c.timeout, timeout_option(opts, c.timeout), "cloudflare");
   auto token = load_secret("cloudflare", opts, "api-token", secrets);
   if (!token) return fail(token.error());
   c.api_token = std::move(*token);

@@ -3,11 +3,20 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "util/cancel.hpp"
 #include "util/strings.hpp"
 #include "util/subprocess.hpp"
 #include "util/time.hpp"
 
 namespace certpilot::dns {
+
+namespace {
+
+// Time a stopped hook gets between SIGTERM and SIGKILL: enough to undo a half-made change, short
+// enough that a stop does not wait long.
+constexpr std::chrono::milliseconds kStopGrace{2000};
+
+}  // namespace
 
 Result<ProviderPtr> ExecProvider::create(const std::map<std::string, std::string>& options) {
   ExecConfig config;
@@ -17,7 +26,9 @@ Result<ProviderPtr> ExecProvider::create(const std::map<std::string, std::string
     } else if (key == "timeout") {
       const auto d = util::parse_duration(value);
       if (!d || d->count() <= 0) {
-        return util::fail(util::Errc::invalid_input, "exec: timeout '" + value + "' is not a duration (e.g. 60 or 2m)");
+        // Zero would kill every hook at once; say what a valid value looks like.
+        return util::fail(util::Errc::invalid_input, "exec: timeout '" + util::printable_excerpt(value, 40) +
+                                                         "' is not a duration of at least 1 second (e.g. 60 or 2m)");
       }
       config.timeout = *d;
     } else {
@@ -42,8 +53,18 @@ Result<void> ExecProvider::run(const std::string& action, const TxtRecord& recor
                     {"CERTPILOT_ZONE", record.zone},
                     {"CERTPILOT_TTL", std::to_string(record.ttl.count())}};
   opts.timeout = config_.timeout;
-  CERTPILOT_TRY(auto result, util::run_process(opts), "exec");
+  // SIGINT/SIGTERM: stop a present hook instead of waiting it out, so clean-up starts at once.
+  // Clean-up runs under a CancelShield, where cancel_requested() stays false: its hooks finish.
+  opts.should_stop = [] { return util::cancel_requested(); };
+  opts.stop_grace = kStopGrace;
+  // Its error names the program ("cannot run '...'"); the solver adds "exec: adding TXT <fqdn>".
+  auto started = util::run_process(opts);
+  if (!started) return util::fail(started.error());
+  const util::ProcessResult& result = *started;
   const std::string what = "'" + config_.program + " " + action + " " + record.fqdn + "'";
+  if (result.stopped) {
+    return util::fail(util::Errc::cancelled, what + " was stopped: certpilot is shutting down (SIGINT/SIGTERM)");
+  }
   if (result.timed_out) {
     return util::fail(util::Errc::timeout, what + " did not finish within " + util::format_duration(config_.timeout) +
                                                " and was killed");

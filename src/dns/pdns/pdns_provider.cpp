@@ -21,6 +21,7 @@ using util::fail;
 namespace {
 
 const util::Logger kLog("dns");
+constexpr const char* kExampleUrl = "http://127.0.0.1:8081";
 
 std::string fqdn_dot(const std::string& name) { return wire::canonical_name(name) + "."; }
 
@@ -105,8 +106,14 @@ PdnsProvider::PdnsProvider(PdnsConfig config, std::unique_ptr<http::HttpClient> 
 PdnsProvider::~PdnsProvider() = default;
 
 Result<std::unique_ptr<PdnsProvider>> PdnsProvider::create(PdnsConfig config) {
-  if (config.api_url.empty()) return fail(Errc::invalid_input, "pdns: api-url is required");
+  if (config.api_url.empty()) {
+    return fail(Errc::invalid_input, "pdns: api-url is required; e.g. --dns-opt api-url=" + std::string(kExampleUrl));
+  }
+  if (auto u = check_http_url("pdns", "api-url", config.api_url, kExampleUrl); !u) return fail(u.error());
   if (config.api_key.empty()) return fail(Errc::invalid_input, "pdns: the API key is empty");
+  if (config.timeout.count() < 1) {
+    return fail(Errc::invalid_input, "pdns: timeout must be at least 1 second (e.g. --dns-opt timeout=30)");
+  }
   while (!config.api_url.empty() && config.api_url.back() == '/') config.api_url.pop_back();
   http::HttpOptions ho;
   ho.ca_bundle = config.ca_bundle;
@@ -120,27 +127,46 @@ Result<std::string> PdnsProvider::zone_for(const TxtRecord& record) {
   if (!record.zone.empty()) return wire::canonical_name(record.zone);
   // The longest zone on the server that contains the name.
   const std::string url = config_.api_url + "/api/v1/servers/" + config_.server_id + "/zones";
-  CERTPILOT_TRY(auto r, http_->get(url, {{"X-API-Key", config_.api_key.reveal()}}), "pdns: listing zones");
-  if (r.status != 200) return fail(api_error(r, "pdns: listing zones", config_.api_key));
+  CERTPILOT_TRY(auto r, http_->get(url, {{"X-API-Key", config_.api_key.reveal()}}), "listing zones");
+  if (r.status == 404) {
+    util::Error e = api_error(r, "listing zones: server-id " + config_.server_id + " is not on this PowerDNS server",
+                              config_.api_key);
+    e.message += "; check the server-id option";
+    return fail(std::move(e));
+  }
+  if (r.status != 200) return fail(api_error(r, "listing zones", config_.api_key));
   auto j = json::parse(r.body, nullptr, false);
-  if (j.is_discarded() || !j.is_array()) return fail(Errc::dns, "pdns: listing zones: " + url + " did not answer a JSON list");
+  if (j.is_discarded() || !j.is_array()) return fail(Errc::dns, "listing zones: " + url + " did not answer a JSON list");
   std::string best;
   for (const auto& z : j) {
     if (!z.is_object() || !z.contains("name") || !z["name"].is_string()) continue;
     const std::string name = wire::canonical_name(z["name"].get<std::string>());
     if (wire::is_subdomain(record.fqdn, name) && name.size() > best.size()) best = name;
   }
-  if (best.empty()) return fail(Errc::not_found, "pdns: no zone on " + config_.api_url + " contains " + record.fqdn);
+  if (best.empty()) {
+    return fail(Errc::not_found, "no zone on " + config_.api_url + " (server-id " + config_.server_id + ") contains " +
+                                     record.fqdn + "; check the zone option or server-id");
+  }
   return best;
 }
 
+// Errors name the zone and URL; the solver adds "pdns: adding TXT <fqdn>" in front.
 Result<void> PdnsProvider::change(const TxtRecord& record, bool add) {
-  const std::string what = std::string("pdns: ") + (add ? "add" : "delete") + " TXT " + record.fqdn;
-  CERTPILOT_TRY(auto zone, zone_for(record), what);
+  auto found = zone_for(record);  // its errors say where it looked
+  if (!found) return fail(found.error());
+  const std::string& zone = *found;
+  const std::string what = "zone " + zone;
   const std::string url = config_.api_url + "/api/v1/servers/" + config_.server_id + "/zones/" + fqdn_dot(zone);
   const std::vector<http::Header> auth{{"X-API-Key", config_.api_key.reveal()}};
   CERTPILOT_TRY(auto got, http_->get(url, auth), what);
-  if (got.status != 200) return fail(api_error(got, what + " in zone " + zone, config_.api_key));
+  if (got.status == 404) {
+    // The usual cause: the solver's zone (or the zone option) is hosted elsewhere, or server-id is wrong.
+    util::Error e = api_error(got, "zone " + zone + " is not on this PowerDNS server (server-id " + config_.server_id + ")",
+                              config_.api_key);
+    e.message += "; check the zone option or server-id";
+    return fail(std::move(e));
+  }
+  if (got.status != 200) return fail(api_error(got, what, config_.api_key));
   auto z = json::parse(got.body, nullptr, false);
   if (z.is_discarded() || !z.is_object()) return fail(Errc::dns, what + ": " + url + " did not answer a JSON object");
 
@@ -173,9 +199,10 @@ Result<void> PdnsProvider::change(const TxtRecord& record, bool add) {
   req.headers.push_back({"Content-Type", "application/json"});
   req.body = json{{"rrsets", json::array({rrset})}}.dump();
   CERTPILOT_TRY(auto r, http_->send(req), what);
-  if (r.status != 204 && r.status != 200) return fail(api_error(r, what + " in zone " + zone, config_.api_key));
-  kLog.info(add ? "TXT record presented" : "TXT record cleaned up",
-            {{"provider", "pdns"}, {"fqdn", record.fqdn}, {"zone", zone}, {"values", values.size()}});
+  if (r.status != 204 && r.status != 200) return fail(api_error(r, what, config_.api_key));
+  // Debug: the solver logs each record at info; this line adds how many values the name now has.
+  kLog.debug(add ? "TXT record presented" : "TXT record removed",
+             {{"provider", "pdns"}, {"fqdn", record.fqdn}, {"zone", zone}, {"values", values.size()}});
   return util::ok();
 }
 
@@ -192,7 +219,7 @@ Result<ProviderPtr> make_pdns_provider(const ProviderOptions& opts, const Secret
   c.server_id = option_or(opts, "server-id", "localhost");
   c.zone = option_or(opts, "zone", "");
   c.ca_bundle = option_or(opts, "ca-bundle", "");
-  CERTPILOT_TRY(c.timeout, seconds_option(opts, "timeout", c.timeout), "pdns");
+  CERTPILOT_TRY(c.timeout, timeout_option(opts, c.timeout), "pdns");
   auto key = load_secret("pdns", opts, "api-key", secrets);
   if (!key) return fail(key.error());
   c.api_key = std::move(*key);

@@ -1,9 +1,7 @@
 #include "dns/rfc2136/rfc2136_provider.hpp"
 
-#include <algorithm>
+#include <chrono>
 #include <ctime>
-#include <optional>
-#include <regex>
 
 #include "dns/resolver.hpp"
 #include "dns/server_address.hpp"
@@ -11,6 +9,7 @@
 #include "dns/zone.hpp"
 #include "util/log.hpp"
 #include "util/strings.hpp"
+#include "util/time.hpp"
 
 namespace certpilot::dns {
 
@@ -29,16 +28,58 @@ Result<ServerAddress> split_server(const std::string& server) {
   return a;
 }
 
+// What we sent and to whom, for judging the answer.
+struct Sent {
+  std::string server;
+  std::string zone;
+  std::string request_mac;
+  std::uint64_t signed_at = 0;  // our clock when we signed (unix seconds)
+};
+
+std::string utc(std::uint64_t unix_seconds) {
+  return util::format_rfc3339(util::SysTime(std::chrono::seconds(static_cast<std::int64_t>(unix_seconds))));
+}
+
+// RFC 8945 §5.2.3: a BADTIME answer carries the server's current time in Other Data (48 bits);
+// a server that leaves it out gets its Time Signed field read instead.
+std::uint64_t server_clock(const wire::TsigRecord& t) {
+  if (t.other.size() != 6) return t.time_signed;
+  std::uint64_t v = 0;
+  for (const char c : t.other) v = (v << 8) | static_cast<unsigned char>(c);
+  return v;
+}
+
+// BADTIME is not a key problem: the two clocks are further apart than the fudge allows.
+std::string clock_skew_hint(const wire::TsigRecord& t, std::uint64_t ours) {
+  const std::uint64_t theirs = server_clock(t);
+  const std::uint64_t diff = theirs > ours ? theirs - ours : ours - theirs;
+  return "the server's clock and ours differ by " + std::to_string(diff) + " s (server " + utc(theirs) + ", ours " +
+         utc(ours) + "; TSIG allows " + std::to_string(t.fudge) +
+         " s); check that NTP keeps time on both hosts (chronyc tracking or timedatectl)";
+}
+
+std::string key_hint(const wire::TsigKey& key, const std::string& key_file_algorithm) {
+  std::string hint = "check tsig-key-name, tsig-algorithm and the secret";
+  if (!key_file_algorithm.empty()) {
+    hint += "; tsig-algorithm=" + wire::tsig_algorithm_name(key.algorithm) + " overrides " + key_file_algorithm +
+            " from the key file";
+  }
+  return hint;
+}
+
 // What the server's answer means for the operator: the rcode, the TSIG error, and a hint.
-Result<void> judge_answer(const std::string& answer, const std::string& request_mac, const wire::TsigKey& key,
-                          const std::string& server, const std::string& zone) {
+Result<void> judge_answer(const std::string& answer, const Sent& sent, const wire::TsigKey& key,
+                          const std::string& key_file_algorithm) {
+  const std::string& server = sent.server;
+  const std::string& zone = sent.zone;
   CERTPILOT_TRY(auto m, wire::decode(answer), "answer from " + server);
   const auto tsig = wire::find_tsig(m);
   const std::string rc = wire::rcode_name(m.header.rcode);
   if (tsig && tsig->error != 0) {
     // RFC 8945 §5.2: the server could not verify our signature; its answer is unsigned.
-    return fail(Errc::dns, server + " answered " + rc + " with TSIG error " + wire::rcode_name(tsig->error) +
-                               ": it rejected key " + key.name + " (check tsig-key-name, tsig-algorithm and the secret)");
+    const std::string head = server + " answered " + rc + " with TSIG error " + wire::rcode_name(tsig->error) + ": ";
+    if (tsig->error == wire::rcode::kBadTime) return fail(Errc::dns, head + clock_skew_hint(*tsig, sent.signed_at));
+    return fail(Errc::dns, head + "it rejected key " + key.name + " (" + key_hint(key, key_file_algorithm) + ")");
   }
   if (m.header.rcode == wire::rcode::kNotAuth) {
     return fail(Errc::dns, server + " answered NOTAUTH: it is not the primary for zone " + zone + " or does not know key " + key.name);
@@ -51,29 +92,49 @@ Result<void> judge_answer(const std::string& answer, const std::string& request_
   }
   if (m.header.rcode != wire::rcode::kNoError) return fail(Errc::dns, server + " answered " + rc);
   // RFC 8945 §5.3: a signed request's answer must be signed and verify.
-  if (auto v = wire::tsig_verify_response(answer, key, request_mac, static_cast<std::uint64_t>(std::time(nullptr))); !v) {
+  if (auto v = wire::tsig_verify_response(answer, key, sent.request_mac, static_cast<std::uint64_t>(std::time(nullptr))); !v) {
     return fail(v.error().wrapped("answer from " + server));
   }
   return util::ok();
 }
 
-}  // namespace
-
-std::optional<BindKeyClause> parse_bind_key(const std::string& text) {
-  static const std::regex kName(R"re(key\s+"?([A-Za-z0-9._-]+)"?\s*\{)re");
-  static const std::regex kAlg(R"re(algorithm\s+"?([A-Za-z0-9._-]+)"?\s*;)re");
-  static const std::regex kSecret(R"re(secret\s+"([A-Za-z0-9+/=]+)"\s*;)re");
-  std::smatch name, alg, secret;
-  if (!std::regex_search(text, name, kName) || !std::regex_search(text, secret, kSecret)) return std::nullopt;
-  BindKeyClause k;
-  k.name = name[1];
-  if (std::regex_search(text, alg, kAlg)) k.algorithm = alg[1];
-  k.secret = util::SecretString(secret[1]);
-  return k;
+// "NXDOMAIN", "SERVFAIL"..., or "no data" (NOERROR without the record): what a lookup found, in
+// the words zone.cpp uses for nameservers without an address.
+std::string what_was_answered(const wire::Message& m) {
+  if (m.header.rcode != wire::rcode::kNoError) return wire::rcode_name(m.header.rcode);
+  return "no data";
 }
+
+// The address of the update server's host name, IPv4 first, then IPv6: an IPv6-only primary is
+// common enough on modern networks. A name without either says where the name came from.
+Result<std::string> address_of(Resolver& resolver, const std::string& host, std::uint16_t port,
+                               const std::string& zone, bool is_primary) {
+  std::vector<std::string> seen;
+  for (const std::uint16_t type : {wire::type::kA, wire::type::kAaaa}) {
+    CERTPILOT_TRY(auto answer, resolver.query(host, type), "resolving " + host);
+    for (const auto& rr : answer.answers) {
+      if (rr.type != type) continue;
+      auto ip = type == wire::type::kA ? wire::parse_a(rr.rdata) : wire::parse_aaaa(rr.rdata);
+      if (ip) return address_with_port(*ip, port);
+    }
+    seen.push_back(wire::type_name(type) + ": " + what_was_answered(answer));
+  }
+  const std::string answered = resolver.description() + " answered " + util::join(seen, ", ");
+  if (!is_primary) {
+    return fail(Errc::dns, "server=" + host + " has no A or AAAA record: " + answered + "; check the name or give an address");
+  }
+  return fail(Errc::dns, "no server= option was given, so the update goes to zone " + zone + "'s SOA primary (MNAME) " +
+                             host + ", which has no A or AAAA record: " + answered +
+                             "; name the update server with --dns-opt server=HOST:PORT");
+}
+
+}  // namespace
 
 Result<std::unique_ptr<Rfc2136Provider>> Rfc2136Provider::create(Rfc2136Config config) {
   CERTPILOT_TRY(auto key, wire::make_tsig_key(config.key_name, config.algorithm, config.secret), "rfc2136");
+  if (config.timeout.count() < 1) {
+    return fail(Errc::invalid_input, "rfc2136: timeout must be at least 1 second (e.g. --dns-opt timeout=10)");
+  }
   return std::unique_ptr<Rfc2136Provider>(new Rfc2136Provider(std::move(config), std::move(key)));
 }
 
@@ -93,36 +154,30 @@ Result<ResolverPtr> Rfc2136Provider::make_resolver() const {
 
 // RFC 2136 §4: send to the primary (SOA MNAME) unless the operator names a server.
 Result<std::string> Rfc2136Provider::target_server(const std::string& zone) {
-  auto checked = split_server(config_.server);  // its error names the provider already
+  auto checked = split_server(config_.server);  // checked at creation: cannot fail here
   if (!checked) return fail(checked.error());
   const ServerAddress& given = *checked;
   std::string host = given.host;
   const std::uint16_t port = given.port.value_or(config_.port);
   if (given.is_ip) return address_with_port(host, port);
   CERTPILOT_TRY(auto resolver, make_resolver(), "finding the primary of " + zone);
-  if (host.empty()) {
-    CERTPILOT_TRY(host, find_primary(*resolver, zone), "rfc2136");
+  const bool is_primary = host.empty();
+  if (is_primary) {
+    CERTPILOT_TRY(host, find_primary(*resolver, zone), "no server= option was given");
   }
   if (auto ip = parse_server_address(host, false); ip) return address_with_port(ip->host, port);
-  // IPv4 first, then IPv6: an IPv6-only primary is common enough on modern networks.
-  for (const std::uint16_t type : {wire::type::kA, wire::type::kAaaa}) {
-    CERTPILOT_TRY(auto answer, resolver->query(host, type), "resolving " + host);
-    for (const auto& rr : answer.answers) {
-      if (rr.type != type) continue;
-      auto ip = type == wire::type::kA ? wire::parse_a(rr.rdata) : wire::parse_aaaa(rr.rdata);
-      if (ip) return address_with_port(*ip, port);
-    }
-  }
-  return fail(Errc::dns, "resolving " + host + ": no A or AAAA record at " + resolver->description());
+  return address_of(*resolver, host, port, zone, is_primary);
 }
 
-Result<void> Rfc2136Provider::update(const TxtRecord& record, bool add, const char* verb) {
-  const std::string what = std::string(verb) + " TXT " + record.fqdn;
-  CERTPILOT_TRY(auto zone, zone_of(record), "rfc2136: " + what);
+// Errors name the zone and the server; the solver adds "rfc2136: adding TXT <fqdn>" in front.
+Result<void> Rfc2136Provider::update(const TxtRecord& record, bool add) {
+  auto found = zone_of(record);  // its errors start "finding the zone of <fqdn>"
+  if (!found) return fail(found.error());
+  const std::string& zone = *found;
   if (!wire::is_subdomain(record.fqdn, zone)) {
-    return fail(Errc::invalid_input, "rfc2136: " + what + ": the name is not in zone " + zone);
+    return fail(Errc::invalid_input, "the name is not in zone " + zone);
   }
-  CERTPILOT_TRY(auto server, target_server(zone), "rfc2136: " + what);
+  CERTPILOT_TRY(auto server, target_server(zone), "zone " + zone);
 
   wire::Message m;
   m.header.id = wire::make_query(zone, wire::type::kSoa, false).header.id;
@@ -135,20 +190,61 @@ Result<void> Rfc2136Provider::update(const TxtRecord& record, bool add, const ch
     m.authority.push_back({record.fqdn, wire::type::kTxt, wire::klass::kIn,
                            static_cast<std::uint32_t>(record.ttl.count()), rdata, 0});  // §2.5.1
   }
-  CERTPILOT_TRY(auto bytes, wire::encode(m), "rfc2136: " + what);
-  CERTPILOT_TRY(auto signed_msg, wire::tsig_sign(bytes, key_, static_cast<std::uint64_t>(std::time(nullptr))),
-                "rfc2136: " + what);
-  CERTPILOT_TRY(auto answer, rfc2136::exchange(server, signed_msg.wire, config_.timeout), "rfc2136: " + what + " at " + server);
-  if (auto j = judge_answer(answer, signed_msg.mac, key_, server, zone); !j) {
-    return fail(j.error().wrapped("rfc2136: " + what + " in zone " + zone));
-  }
-  kLog.info(add ? "TXT record presented" : "TXT record cleaned up",
-            {{"provider", "rfc2136"}, {"fqdn", record.fqdn}, {"zone", zone}, {"ns", server}});
+  const std::string where = "zone " + zone + " at " + server;
+  CERTPILOT_TRY(auto bytes, wire::encode(m), where);
+  const auto now = static_cast<std::uint64_t>(std::time(nullptr));
+  CERTPILOT_TRY(auto signed_msg, wire::tsig_sign(bytes, key_, now), where);
+  CERTPILOT_TRY(auto answer, rfc2136::exchange(server, signed_msg.wire, config_.timeout), "zone " + zone);
+  const Sent sent{server, zone, signed_msg.mac, now};
+  CERTPILOT_TRY_VOID(judge_answer(answer, sent, key_, config_.key_file_algorithm), "zone " + zone);
+  // Debug: the solver logs each record at info; this line adds the server that took the update.
+  kLog.debug(add ? "TXT record presented" : "TXT record removed",
+             {{"provider", "rfc2136"}, {"fqdn", record.fqdn}, {"zone", zone}, {"ns", server}});
   return util::ok();
 }
 
-Result<void> Rfc2136Provider::present(const TxtRecord& record) { return update(record, true, "add"); }
-Result<void> Rfc2136Provider::cleanup(const TxtRecord& record) { return update(record, false, "delete"); }
+Result<void> Rfc2136Provider::present(const TxtRecord& record) { return update(record, true); }
+Result<void> Rfc2136Provider::cleanup(const TxtRecord& record) { return update(record, false); }
+
+namespace {
+
+// "tsig-secret-file /etc/k.conf" or "tsig-secret-env VAR": where a key file's errors point.
+std::string secret_source(const ProviderOptions& opts) {
+  const std::string file = option_or(opts, "tsig-secret-file", "");
+  return file.empty() ? "tsig-secret-env " + option_or(opts, "tsig-secret-env", "") : "tsig-secret-file " + file;
+}
+
+bool same_algorithm(const std::string& a, const std::string& b) {
+  auto pa = wire::parse_tsig_algorithm(a);
+  auto pb = wire::parse_tsig_algorithm(b);
+  if (pa && pb) return *pa == *pb;
+  return wire::same_name(a, b);
+}
+
+// When the secret is a BIND key file, take the key tsig-key-name names (or the only one) from it:
+// its secret and name, and its algorithm unless the options give one. An explicit tsig-algorithm
+// still wins over the file's, as before; it is remembered so a rejection can point at it.
+Result<void> use_key_file(Rfc2136Config& c, const std::string& source) {
+  const auto keys = parse_bind_keys(c.secret.reveal());
+  if (keys.empty()) return util::ok();  // a bare base64 secret
+  auto selected = select_bind_key(keys, c.key_name, source);
+  if (!selected) return fail(selected.error());
+  const BindKeyClause& key = *selected;
+  // The file's spelling, as the server's configuration has it (names go without the final dot).
+  c.key_name = key.name;
+  if (!c.key_name.empty() && c.key_name.back() == '.') c.key_name.pop_back();
+  if (c.algorithm.empty()) {
+    c.algorithm = key.algorithm;
+  } else if (!key.algorithm.empty() && !same_algorithm(c.algorithm, key.algorithm)) {
+    c.key_file_algorithm = key.algorithm;
+    kLog.warn("tsig-algorithm overrides the key file's algorithm; the server will likely reject the key",
+              {{"provider", "rfc2136"}, {"key", key.name}, {"tsig-algorithm", c.algorithm}, {"key-file-algorithm", key.algorithm}});
+  }
+  c.secret = key.secret;
+  return util::ok();
+}
+
+}  // namespace
 
 Result<ProviderPtr> make_rfc2136_provider(const ProviderOptions& opts, const SecretReader& secrets,
                                           const std::vector<std::string>& resolvers) {
@@ -168,24 +264,18 @@ Result<ProviderPtr> make_rfc2136_provider(const ProviderOptions& opts, const Sec
     return fail(Errc::invalid_input, "rfc2136: option port=\"" + util::printable_excerpt(port, 20) + "\" is not a port");
   }
   c.port = static_cast<std::uint16_t>(std::stoi(port));
-  CERTPILOT_TRY(c.timeout, seconds_option(opts, "timeout", c.timeout), "rfc2136");
-  auto r1_ = load_secret("rfc2136", opts, "tsig-secret", secrets);
-  if (!r1_) return fail(std::move(r1_).error());
-  auto secret = std::move(*r1_);
+  CERTPILOT_TRY(c.timeout, timeout_option(opts, c.timeout), "rfc2136");
+  auto secret = load_secret("rfc2136", opts, "tsig-secret", secrets);
+  if (!secret) return fail(secret.error());
   c.key_name = option_or(opts, "tsig-key-name", "");
   c.algorithm = option_or(opts, "tsig-algorithm", "");
-  if (auto clause = parse_bind_key(secret.reveal())) {  // a BIND key file: it names the key too
-    if (c.key_name.empty()) c.key_name = clause->name;
-    if (c.algorithm.empty()) c.algorithm = clause->algorithm;
-    secret = clause->secret;
-  }
+  c.secret = std::move(*secret);
+  if (auto k = use_key_file(c, secret_source(opts)); !k) return fail(k.error().wrapped("rfc2136"));
   if (c.algorithm.empty()) c.algorithm = "hmac-sha256";
   if (c.key_name.empty()) return fail(Errc::invalid_input, "rfc2136: option tsig-key-name is required");
-  c.secret = std::move(secret);
-  auto r2_ = Rfc2136Provider::create(std::move(c));
-  if (!r2_) return fail(std::move(r2_).error());
-  auto p = std::move(*r2_);
-  return ProviderPtr(std::move(p));
+  auto p = Rfc2136Provider::create(std::move(c));
+  if (!p) return fail(p.error());
+  return ProviderPtr(std::move(*p));
 }
 
 }  // namespace certpilot::dns

@@ -7,7 +7,8 @@
 //   port            port used with the SOA MNAME (default 53; tests use a loopback port)
 //   resolvers       comma-separated ip[:port] used to find the zone and its primary (default: the
 //                   operator's resolvers, --dns-resolver; the system's only when none are given)
-//   tsig-key-name   the key's name as the server knows it (required unless the key file names it)
+//   tsig-key-name   the key's name as the server knows it (required unless the key file names it;
+//                   with a key file of several keys, it picks the one to use)
 //   tsig-algorithm  hmac-sha256 (default), hmac-sha512, hmac-sha1, hmac-md5 (old servers only)
 //   tsig-secret-file a file with the base64 secret, or a BIND key file as tsig-keygen writes it
 //   tsig-secret-env  an environment variable holding the base64 secret
@@ -19,6 +20,7 @@
 
 #include "dns/provider.hpp"
 #include "dns/provider_options.hpp"
+#include "dns/rfc2136/bind_key.hpp"
 #include "dns/resolver.hpp"
 #include "dns/wire/tsig.hpp"
 
@@ -31,6 +33,9 @@ struct Rfc2136Config {
   std::string key_name;
   std::string algorithm = "hmac-sha256";
   util::SecretString secret;  // base64, as in BIND key files
+  // The key file's algorithm when an explicit tsig-algorithm overrides it with another one ("" when
+  // they agree): named in the hint when the server rejects the key, the likely reason.
+  std::string key_file_algorithm;
   std::chrono::seconds timeout{10};
 };
 
@@ -41,6 +46,8 @@ class Rfc2136Provider final : public Provider {
   static Result<std::unique_ptr<Rfc2136Provider>> create(Rfc2136Config config);
 
   std::string_view name() const override { return "rfc2136"; }
+  // Errors of present/cleanup name the zone and server but not the provider and record: the
+  // solver prefixes those ("rfc2136: adding TXT <fqdn>: ...").
   // One UPDATE: delete this exact TXT value (a stale copy), then add it (RFC 2136 §2.5.4, §2.5.1),
   // so presenting twice leaves one copy and other values at the name stay.
   Result<void> present(const TxtRecord& record) override;
@@ -49,7 +56,7 @@ class Rfc2136Provider final : public Provider {
 
  private:
   Rfc2136Provider(Rfc2136Config config, wire::TsigKey key) : config_(std::move(config)), key_(std::move(key)) {}
-  Result<void> update(const TxtRecord& record, bool add, const char* verb);
+  Result<void> update(const TxtRecord& record, bool add);
   Result<std::string> zone_of(const TxtRecord& record);
   Result<std::string> target_server(const std::string& zone);
   Result<ResolverPtr> make_resolver() const;
@@ -64,14 +71,5 @@ inline const std::vector<std::string> kRfc2136Options{"server", "port", "resolve
 // `resolvers`: the operator's (--dns-resolver), used unless the `resolvers` option names others.
 Result<ProviderPtr> make_rfc2136_provider(const ProviderOptions& opts, const SecretReader& secrets,
                                           const std::vector<std::string>& resolvers = {});
-
-// Parses a BIND key clause (`key "name" { algorithm hmac-sha256; secret "base64"; };`); nullopt
-// when the text is not one (then it is taken as a bare base64 secret).
-struct BindKeyClause {
-  std::string name;
-  std::string algorithm;
-  util::SecretString secret;
-};
-std::optional<BindKeyClause> parse_bind_key(const std::string& text);
 
 }  // namespace certpilot::dns

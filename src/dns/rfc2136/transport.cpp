@@ -64,7 +64,9 @@ Result<Address> parse_server(const std::string& server) {
 Result<void> wait_for(int fd, short events, std::chrono::steady_clock::time_point deadline, const std::string& what) {
   for (;;) {
     const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
-    if (left.count() <= 0) return fail(Errc::timeout, what + ": no answer in time");
+    // A server that never answers is unreachable, like one that refuses: Errc::network (exit 4,
+    // "the CA or a server unreachable"), not Errc::timeout, which means "waited for an outcome".
+    if (left.count() <= 0) return fail(Errc::network, what + ": no answer in time");
     pollfd p{fd, events, 0};
     const int n = ::poll(&p, 1, static_cast<int>(left.count()));
     if (n > 0) return util::ok();

@@ -2,9 +2,11 @@
 #include <catch2/catch.hpp>
 
 #include <filesystem>
+#include <thread>
 
 #include "dns/exec/exec_provider.hpp"
 #include "support/temp_dir.hpp"
+#include "util/cancel.hpp"
 
 using namespace certpilot;
 using util::Errc;
@@ -111,12 +113,39 @@ TEST_CASE("exec: the timeout option kills a hanging hook with Errc::timeout", "[
         "'" + hook.string() + " present _acme-challenge.www.example.test' did not finish within 1s and was killed");
 }
 
+TEST_CASE("exec: SIGINT/SIGTERM stops a running present hook; clean-up hooks under a shield still run", "[dns]") {
+  test::TempDir dir;
+  // The hook notes that it started, then would sit for a minute: only a stop ends it early.
+  const auto hook = write_hook(dir, "echo started > '" + (dir / "started").string() + "'; sleep 60; echo finished");
+  auto p = make({{"program", hook.string()}, {"timeout", "2m"}});
+  util::reset_cancel();
+  std::thread signal([&] {
+    while (!fs::exists(dir / "started")) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    util::request_cancel();  // what the SIGTERM handler does
+  });
+  auto r = p->present(kRecord);
+  signal.join();
+  REQUIRE_FALSE(r);
+  CHECK(r.error().code == Errc::cancelled);
+  CHECK(r.error().message == "'" + hook.string() +
+                                 " present _acme-challenge.www.example.test' was stopped: certpilot is shutting down "
+                                 "(SIGINT/SIGTERM)");
+  {
+    // The solver's clean-up runs under a CancelShield: its hook is not stopped.
+    const util::CancelShield shield;
+    auto quick = make({{"program", write_hook(dir, "sleep 0.2").string()}});
+    CHECK(quick->cleanup(kRecord));
+  }
+  util::reset_cancel();
+}
+
 TEST_CASE("exec: a program looked up in PATH that does not exist fails at run time", "[dns]") {
   auto p = make({{"program", "certpilot-no-such-hook-xyz"}});
   auto r = p->present(kRecord);
   REQUIRE_FALSE(r);
   CHECK(r.error().code == Errc::invalid_input);
-  CHECK_THAT(r.error().message, Catch::StartsWith("exec: cannot run 'certpilot-no-such-hook-xyz'"));
+  // No "exec: " of its own: the solver puts "exec: adding TXT <fqdn>: " in front.
+  CHECK_THAT(r.error().message, Catch::StartsWith("cannot run 'certpilot-no-such-hook-xyz'"));
 }
 
 TEST_CASE("exec: create() rejects bad options", "[dns]") {
@@ -137,9 +166,10 @@ TEST_CASE("exec: create() rejects bad options", "[dns]") {
   fs::permissions(plain, fs::perms::owner_read | fs::perms::owner_write);
   fails_with({{"program", plain.string()}}, "exec: program '" + plain.string() + "' is missing or not executable");
   fails_with({{"program", hook.string()}, {"script", "x"}}, "exec: unknown option 'script' (known: program, timeout)");
-  fails_with({{"program", hook.string()}, {"timeout", "soon"}}, "exec: timeout 'soon' is not a duration (e.g. 60 or 2m)");
-  fails_with({{"program", hook.string()}, {"timeout", "0"}}, "exec: timeout '0' is not a duration (e.g. 60 or 2m)");
-  fails_with({{"program", hook.string()}, {"timeout", "1h30"}}, "exec: timeout '1h30' is not a duration (e.g. 60 or 2m)");
+  for (const char* bad : {"soon", "0", "0s", "-5", "1h30"}) {
+    fails_with({{"program", hook.string()}, {"timeout", bad}},
+               std::string("exec: timeout '") + bad + "' is not a duration of at least 1 second (e.g. 60 or 2m)");
+  }
   // Good ones.
   CHECK(dns::ExecProvider::create({{"program", hook.string()}, {"timeout", "2m"}}));
   CHECK(dns::ExecProvider::create({{"program", hook.string()}, {"timeout", "60"}}));

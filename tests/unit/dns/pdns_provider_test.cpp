@@ -66,7 +66,7 @@ TEST_CASE("pdns: a 401 that echoes X-API-Key is a DNS error without the key", "[
       REQUIRE_FALSE(r);
       // Exit 1 ("DNS provider"), not Errc::unauthorized, which is the CA refusing us (exit 5).
       CHECK(r.error().code == Errc::dns);
-      CHECK_THAT(r.error().message, Catch::StartsWith("pdns: add TXT _acme-challenge.example.test in zone example.test: ") &&
+      CHECK_THAT(r.error().message, Catch::StartsWith("zone example.test: ") &&
                                         Catch::Contains(server.url("/api/v1/servers/localhost/zones/example.test.")) &&
                                         Catch::Contains("refused the API key (HTTP 401)") &&
                                         Catch::Contains("check api-key-file or api-key-env"));
@@ -102,7 +102,9 @@ TEST_CASE("pdns: other HTTP failures keep PowerDNS's message and are DNS errors"
     auto r = provider(server)->present(kRec);
     REQUIRE_FALSE(r);
     CHECK(r.error().code == Errc::not_found);  // also exit 1
-    CHECK_THAT(r.error().message, Catch::EndsWith("answered 404: Could not find domain 'example.test.'"));
+    CHECK(r.error().message == "zone example.test is not on this PowerDNS server (server-id localhost): " +
+                                   server.url("/api/v1/servers/localhost/zones/example.test.") +
+                                   " answered 404: Could not find domain 'example.test.'; check the zone option or server-id");
   }
   SECTION("500 from a proxy that prints the request") {
     LoopbackHttp server([](const SeenRequest& r) { return canned("500 Internal Server Error", {"Content-Type: text/html"}, "<pre>" + echo(r) + "</pre>"); });
