@@ -1,5 +1,6 @@
 #include "agent/ca_session.hpp"
 
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 
@@ -89,6 +90,9 @@ util::Result<void> check_contact_emails(const std::vector<std::string>& emails) 
 }
 
 util::Result<util::SecretString> read_eab_key(const std::string& path) {
+  if (std::error_code ec; std::filesystem::is_directory(path, ec)) {
+    return util::fail(util::Errc::io, "the EAB MAC key file " + path + " is a folder; give the file that holds the key");
+  }
   std::ifstream in(path, std::ios::binary);
   if (!in) return util::fail(util::Errc::io, "cannot read the EAB MAC key file " + util::secret_file_label(path));
   std::ostringstream ss;

@@ -1,6 +1,9 @@
 #include "agent/config.hpp"
 
+#include <algorithm>
+#include <filesystem>
 #include <fstream>
+#include <map>
 #include <set>
 #include <sstream>
 
@@ -11,6 +14,7 @@
 #include "dns/server_address.hpp"
 #include "store/store.hpp"
 #include "util/domain_name.hpp"
+#include "util/redact.hpp"
 #include "util/strings.hpp"
 
 namespace certpilot::agent {
@@ -71,6 +75,54 @@ void parse_storage(TomlReader& r, const toml::table& root, Config& cfg) {
   if (auto v = r.get_int(t, "archive_keep", "[storage]", 0, 1000)) cfg.storage.archive_keep = static_cast<int>(*v);
 }
 
+// tsig_key_name and tsig-key-name are one option (dns_settings_of folds `_` into `-`): both given
+// would silently keep one. A secret file that is missing or a folder fails every order of this
+// setup: a warning now, not an error, because the daemon must still start (and serve the other
+// certificates) when a secret is provisioned after it. Its content is read only when an order
+// needs it (see the placeholder below); a file this user may not see (EACCES) is not judged.
+void check_option_spellings(TomlReader& r, const toml::node* options, const std::string& where,
+                            const std::map<std::string, std::string>& values) {
+  std::map<std::string, std::string> seen;  // folded key -> the spelling met first
+  for (const auto& [key, value] : values) {
+    std::string folded = key;
+    std::replace(folded.begin(), folded.end(), '_', '-');
+    if (auto [it, fresh] = seen.emplace(folded, key); !fresh) {
+      r.issue(options, where + " options: " + it->second + " and " + key + " are the same option; keep one");
+    }
+    const bool secret_file = folded.size() > 5 && folded.compare(folded.size() - 5, 5, "-file") == 0;
+    if (!secret_file || value.empty()) continue;
+    std::error_code ec;
+    const auto st = std::filesystem::status(value, ec);
+    if (st.type() == std::filesystem::file_type::not_found) {
+      r.warn(options, where + " options." + key + ": " + util::secret_file_label(value) +
+                          ": no such file (yet); orders using this setup fail until it exists");
+    } else if (std::filesystem::is_directory(st)) {
+      r.warn(options, where + " options." + key + ": " + value +
+                          " is a folder; give the file that holds the secret (orders using this setup fail until then)");
+    }
+  }
+}
+
+// caa_identity: one domain or a list, as --caa-identity may be repeated.
+std::vector<std::string> parse_caa_identities(TomlReader& r, const toml::table& t, const std::string& where) {
+  std::vector<std::string> out;
+  const toml::node* n = t.get("caa_identity");
+  if (n == nullptr) return out;
+  std::vector<const toml::node*> items;
+  if (n->is_array()) items = r.elements(t, "caa_identity");
+  else items.push_back(n);
+  for (const toml::node* el : items) {
+    const auto* sv = el->as_string();
+    if (sv == nullptr) {
+      r.issue(el, where + " caa_identity must be a string or an array of strings, e.g. \"letsencrypt.org\"");
+      continue;
+    }
+    if (auto id = normalize_caa_identity(sv->get())) out.push_back(*id);
+    else r.issue(el, where + " caa_identity: " + id.error().message);
+  }
+  return out;
+}
+
 void parse_dns(TomlReader& r, const toml::table& root, Config& cfg) {
   const toml::node* n = root.get("dns");
   if (!n) return;
@@ -106,6 +158,7 @@ void parse_dns(TomlReader& r, const toml::table& root, Config& cfg) {
         r.issue(o, where + " options must be a table of strings, e.g. options = { server = \"127.0.0.1:53\" }");
       }
     }
+    check_option_spellings(r, t->get("options"), where, s.options);
     bool options_known = false;
     if (const auto* keys = dns::provider_option_keys(s.provider)) {
       // Unknown keys now, not at the first renewal: a typo (tsig_secret_fil) or a secret written
@@ -120,12 +173,14 @@ void parse_dns(TomlReader& r, const toml::table& root, Config& cfg) {
         }
       }
     }
+    bool resolvers_ok = true;
     if (auto v = r.get_string_array(*t, "resolvers", where)) {
       for (const toml::node* el : r.elements(*t, "resolvers")) {
         if (const auto* sv = el->as_string()) {
           // The same check as --dns-resolver (and DnsContext): an address, a port 1-65535, no name.
           if (auto ok = dns::normalize_resolver(sv->get()); !ok) {
             r.issue(el, where + " resolvers: \"" + sv->get() + "\": " + ok.error().message);
+            resolvers_ok = false;
           }
         }
       }
@@ -140,8 +195,11 @@ void parse_dns(TomlReader& r, const toml::table& root, Config& cfg) {
     if (s.propagation == Propagation::resolvers && s.resolvers.empty()) {
       r.issue(t, where + " propagation = \"resolvers\" needs resolvers = [\"host:port\", ...]");
     }
-    if (auto v = r.get_duration(*t, "propagation_timeout", where)) s.propagation_timeout = *v;
-    s.caa_identity = r.get_string(*t, "caa_identity", where).value_or("");
+    if (auto v = r.get_duration(*t, "propagation_timeout", where)) {
+      if (v->count() <= 0) r.issue(t->get("propagation_timeout"), where + " propagation_timeout must be more than 0");
+      else s.propagation_timeout = *v;
+    }
+    s.caa_identities = parse_caa_identities(r, *t, where);
     if (options_known) {
       // The values too: build the provider once, so a missing program, a bad server, TSIG
       // algorithm or URL, or two sources for one secret fail check-config and a SIGHUP rather than
@@ -150,7 +208,9 @@ void parse_dns(TomlReader& r, const toml::table& root, Config& cfg) {
       const dns::SecretReader placeholder = [](const dns::SecretRef&) -> util::Result<util::SecretString> {
         return util::SecretString("placeholder");
       };
-      if (auto p = dns::make_provider(s.provider, dns_settings_of(s).options, placeholder, s.resolvers); !p) {
+      // Resolvers already reported above are left out, so one bad port is one error, on its line.
+      const std::vector<std::string> resolvers = resolvers_ok ? s.resolvers : std::vector<std::string>{};
+      if (auto p = dns::make_provider(s.provider, dns_settings_of(s).options, placeholder, resolvers); !p) {
         const toml::node* o = t->get("options");
         r.issue(o != nullptr ? o : t, where + " " + p.error().message);
       }
@@ -254,11 +314,14 @@ ConfigCheck check_config_text(std::string_view text, std::string_view file_name)
   parse_dns(r, root, cfg);
   parse_certificates(r, root, cfg);
   parse_daemon_and_listener(r, root, cfg);
+  const auto by_position = [](const ConfigIssue& a, const ConfigIssue& b) {
+    return std::tie(a.line, a.column) < std::tie(b.line, b.column);
+  };
   out.issues = std::move(r.issues());
-  std::stable_sort(out.issues.begin(), out.issues.end(),
-                   [](const ConfigIssue& a, const ConfigIssue& b) {
-                     return std::tie(a.line, a.column) < std::tie(b.line, b.column);
-                   });
+  std::stable_sort(out.issues.begin(), out.issues.end(), by_position);
+  out.warnings = std::move(r.warnings());
+  std::stable_sort(out.warnings.begin(), out.warnings.end(), by_position);
+  for (const auto& w : out.warnings) cfg.warnings.push_back(format_issue(file_name, w));
   if (out.issues.empty()) out.config = std::move(cfg);
   return out;
 }

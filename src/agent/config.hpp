@@ -46,7 +46,7 @@ struct DnsSetup {
   std::vector<std::string> resolvers;  // "host[:port]" for propagation = "resolvers"
   Propagation propagation = Propagation::authoritative;
   std::chrono::seconds propagation_timeout{120};
-  std::string caa_identity;  // e.g. "letsencrypt.org": check CAA allows it before ordering
+  std::vector<std::string> caa_identities;  // caa_identity: e.g. "letsencrypt.org", checked before ordering
   std::uint32_t line = 0;
 };
 
@@ -82,6 +82,9 @@ struct Config {
   std::vector<CertificateConfig> certificates;
   DaemonConfig daemon;
   ListenerConfig listener;
+  // "file:line:column: message" for what may fail later but must not stop a daemon that serves
+  // other certificates (a secret file not there yet): check-config prints them, the daemon logs them.
+  std::vector<std::string> warnings;
 
   const CertificateConfig* find_certificate(std::string_view name) const;
 };
@@ -95,6 +98,7 @@ struct ConfigIssue {
 struct ConfigCheck {
   std::optional<Config> config;      // set when there are no issues
   std::vector<ConfigIssue> issues;   // in file order
+  std::vector<ConfigIssue> warnings;  // in file order; they do not stop the config from loading
 };
 
 // Parses and validates TOML text; file_name is used in messages only. Pure.

@@ -28,7 +28,7 @@ DnsSettings dns_settings_of(const DnsSetup& setup) {
   s.resolvers = setup.resolvers;
   s.propagation = std::string(to_string(setup.propagation));
   s.propagation_timeout = setup.propagation_timeout;
-  if (!setup.caa_identity.empty()) s.caa_identities.push_back(setup.caa_identity);
+  s.caa_identities = setup.caa_identities;
   return s;
 }
 

@@ -38,6 +38,11 @@ void TomlReader::issue(const toml::node* node, std::string message) {
   }
 }
 
+void TomlReader::warn(const toml::node* node, std::string message) {
+  if (node) warnings_.push_back({node->source().begin.line, node->source().begin.column, std::move(message)});
+  else warnings_.push_back({0, 0, std::move(message)});
+}
+
 void TomlReader::reject_unknown(const toml::table& tbl, std::string_view where,
                                 std::initializer_list<std::string_view> allowed) {
   for (auto&& [key, value] : tbl) {

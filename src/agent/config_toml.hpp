@@ -18,7 +18,10 @@ class TomlReader {
  public:
   void issue(const toml::node* node, std::string message);
   void issue_at(const toml::source_region& where, std::string message);
+  // Something that will fail later but does not make the config invalid.
+  void warn(const toml::node* node, std::string message);
   std::vector<ConfigIssue>& issues() { return issues_; }
+  std::vector<ConfigIssue>& warnings() { return warnings_; }
 
   // Every key of tbl must be in allowed; `where` names the section in the message ("[ca]").
   void reject_unknown(const toml::table& tbl, std::string_view where, std::initializer_list<std::string_view> allowed);
@@ -38,6 +41,7 @@ class TomlReader {
 
  private:
   std::vector<ConfigIssue> issues_;
+  std::vector<ConfigIssue> warnings_;
 };
 
 }  // namespace certpilot::agent::detail

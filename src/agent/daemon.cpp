@@ -311,6 +311,10 @@ void log_config_error(const util::Error& err) {
   for (const auto& d : err.details) kLog.error("config problem", {{"detail", d}});
 }
 
+void log_config_warnings(const Config& config) {
+  for (const auto& w : config.warnings) kLog.warn("config warning", {{"detail", w}});
+}
+
 }  // namespace
 
 util::Result<void> run_daemon(const DaemonOptions& options) {
@@ -323,6 +327,7 @@ util::Result<void> run_daemon(const DaemonOptions& options) {
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
 
   CERTPILOT_TRY(auto first, load_config(options.config_path), "run");
+  log_config_warnings(first);
   store::StoreOptions store_options;
   store_options.root = first.storage.dir;
   store_options.archive_keep = first.storage.archive_keep;
@@ -377,6 +382,7 @@ util::Result<void> run_daemon(const DaemonOptions& options) {
       kLog.info("reloading the config", {{"config", options.config_path.string()}});
       auto next = load_config(options.config_path);
       if (next) {
+        log_config_warnings(*next);
         scheduler.reload(std::make_shared<const Config>(std::move(*next)));
         kLog.info("config reloaded");
       } else {

@@ -3,6 +3,7 @@
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 
@@ -23,6 +24,10 @@ util::Result<util::SecretString> read_secret(const dns::SecretRef& ref) {
       return util::fail(util::Errc::invalid_input, "environment variable " + ref.where + " is not set or empty");
     }
     return util::SecretString(std::string(util::trim(v)));
+  }
+  if (std::error_code ec; std::filesystem::is_directory(ref.where, ec)) {
+    // ifstream opens a folder and reads nothing, which would be reported as an empty secret.
+    return util::fail(util::Errc::io, ref.where + " is a folder; give the file that holds the secret");
   }
   std::ifstream in(ref.where, std::ios::binary);
   if (!in) return util::fail(util::Errc::io, "cannot read " + util::secret_file_label(ref.where) + ": " + std::strerror(errno));

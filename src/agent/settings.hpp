@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "util/result.hpp"
 #include "util/secret.hpp"
 
 namespace certpilot::agent {
@@ -43,5 +44,10 @@ struct DnsSettings {
 
 // "letsencrypt" -> production URL, "letsencrypt-staging" -> staging; anything else unchanged.
 std::string resolve_directory_alias(const std::string& directory);
+
+// A --caa-identity / caa_identity value: the CA's issuer domain name as CAA records write it
+// ("letsencrypt.org"), lower-cased, without a trailing dot. No wildcard, no IP address, no
+// parameters (";"): the error names the value and says what is expected.
+util::Result<std::string> normalize_caa_identity(const std::string& text);
 
 }  // namespace certpilot::agent

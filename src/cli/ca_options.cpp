@@ -26,7 +26,7 @@ void add_ca_flags(CLI::App& cmd, CaFlags& f, bool for_issuance) {
 void add_dns_flags(CLI::App& cmd, DnsFlags& f) {
   cmd.add_option("--dns", f.provider, "DNS provider: rfc2136, pdns, cloudflare, exec, challtestsrv");
   cmd.add_option("--dns-opt", f.options, "Provider option KEY=VALUE (repeatable)");
-  cmd.add_option("--dns-resolver", f.resolvers, "Resolver HOST[:PORT] for zone, CNAME and CAA lookups (repeatable)");
+  cmd.add_option("--dns-resolver", f.resolvers, "Resolver IP[:PORT] or [IPV6]:PORT for zone, CNAME and CAA lookups (repeatable)");
   cmd.add_option("--propagation", f.propagation, "authoritative, resolvers or off")
       ->check(CLI::IsMember({"authoritative", "resolvers", "off"}))
       ->capture_default_str();
@@ -102,7 +102,11 @@ util::Result<agent::DnsSettings> to_settings(const DnsFlags& f) {
                                                      "' is not a duration (e.g. 120 or 2m)");
   }
   s.propagation_timeout = *timeout;
-  s.caa_identities = f.caa_identities;
+  for (const auto& c : f.caa_identities) {
+    auto id = agent::normalize_caa_identity(c);
+    if (!id) return util::fail(id.error().wrapped("--caa-identity"));
+    s.caa_identities.push_back(std::move(*id));
+  }
   const auto interval = util::parse_duration(f.propagation_interval);
   if (!interval || interval->count() <= 0) {
     return util::fail(util::Errc::invalid_input, "--propagation-interval '" + f.propagation_interval +

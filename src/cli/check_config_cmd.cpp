@@ -25,6 +25,7 @@ int run(const Options& opts) {
     return cli::kExitUsage;
   }
   const auto& c = *check.config;
+  for (const auto& w : c.warnings) std::cerr << "certpilot check-config: warning: " << w << "\n";
   std::string names;
   for (const auto& cert : c.certificates) names += (names.empty() ? "" : ", ") + cert.name;
   std::cout << opts.config << ": ok: CA " << c.ca.directory << ", " << c.certificates.size() << " certificate(s)"

@@ -33,7 +33,7 @@ std::string served_line(const agent::DnsCheckReport& report, const agent::DnsChe
   } else if (report.propagation == "off") {
     return "not checked (--propagation off): waited the fixed delay, " + seconds_text(report.elapsed) + " in all";
   } else {
-    return "not checked: no resolver to ask (pass --dns-resolver HOST[:PORT])";
+    return "not checked: no resolver to ask (pass --dns-resolver IP[:PORT])";
   }
   std::string line = who + " after " + seconds_text(report.elapsed);
   if (!n.servers.empty()) line += ": " + util::join(n.servers, ", ");

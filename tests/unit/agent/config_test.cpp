@@ -243,9 +243,56 @@ TEST_CASE("config: dns option values are checked by the provider itself, without
   one_issue("provider = \"challtestsrv\"\noptions = { url = \"not a url\" }", "challtestsrv");
   one_issue("provider = \"cloudflare\"", "cloudflare");
   // The secret file need not exist (nor be readable) for the config to load: it is read per order.
-  CHECK(issues_of(kMinimalCa + "[dns.x]\nprovider = \"rfc2136\"\noptions = { server = \"127.0.0.1\", "
-                               "tsig_key_name = \"k\", tsig_secret_file = \"/nonexistent/secret\" }\n")
-            .empty());
+  // A missing one is a warning, so the daemon still starts and serves its other certificates.
+  const auto missing = check_config_text(kMinimalCa + "[dns.x]\nprovider = \"rfc2136\"\noptions = { server = \"127.0.0.1\", "
+                                                      "tsig_key_name = \"k\", tsig_secret_file = \"/nonexistent/secret\" }\n",
+                                         "test.toml");
+  CHECK(missing.issues.empty());
+  REQUIRE(missing.config);
+  REQUIRE(missing.config->warnings.size() == 1);
+  CHECK(missing.config->warnings[0] ==
+        "test.toml:5:11: [dns.x] options.tsig_secret_file: /nonexistent/secret: no such file (yet); orders using this "
+        "setup fail until it exists");
+}
+
+TEST_CASE("config: a secret file that is a folder, or a pasted secret in its place, is a warning that quotes no secret",
+          "[agent][config]") {
+  test::TempDir tmp;
+  const auto warnings_of = [](const std::string& file) {
+    const auto check = check_config_text(kMinimalCa + "[dns.x]\nprovider = \"pdns\"\noptions = { api_url = "
+                                                      "\"http://127.0.0.1:8081\", api_key_file = \"" + file + "\" }\n",
+                                         "test.toml");
+    CHECK(check.issues.empty());
+    return check.config ? check.config->warnings : std::vector<std::string>{};
+  };
+  const auto folder = warnings_of(tmp.path().string());
+  REQUIRE(folder.size() == 1);
+  CHECK_THAT(folder[0], Catch::Contains(tmp.path().string() + " is a folder"));
+  const std::string pasted = "dG9rZW4tdGhhdC1pcy1zZWNyZXQtdmFsdWU";
+  const auto token = warnings_of(pasted);
+  REQUIRE(token.size() == 1);
+  CHECK(token[0].find(pasted) == std::string::npos);
+  test::write_file(tmp / "key", "secret\n");
+  CHECK(warnings_of((tmp / "key").string()).empty());
+}
+
+TEST_CASE("config: one option in two spellings, a zero propagation_timeout, a bad caa_identity are errors",
+          "[agent][config]") {
+  const auto both = issues_of(kMinimalCa + "[dns.x]\nprovider = \"rfc2136\"\noptions = { server = \"127.0.0.1\", "
+                                           "tsig_key_name = \"a\", tsig-key-name = \"b\", tsig_secret_env = \"K\" }\n");
+  REQUIRE(both.size() == 1);
+  CHECK_THAT(both[0], Catch::Contains("tsig-key-name and tsig_key_name are the same option; keep one"));
+  const std::string dns = kMinimalCa + "[dns.x]\nprovider = \"challtestsrv\"\noptions = { url = \"http://127.0.0.1:8055\" }\n";
+  const auto zero = issues_of(dns + "propagation_timeout = 0\n");
+  REQUIRE(zero.size() == 1);
+  CHECK_THAT(zero[0], Catch::Contains("propagation_timeout must be more than 0"));
+  const auto caa = issues_of(dns + "caa_identity = [\"letsencrypt.org\", \"not a domain!\", 7]\n");
+  REQUIRE(caa.size() == 2);
+  CHECK_THAT(caa[0], Catch::Contains("caa_identity: CAA identity \"not a domain!\" is not a domain name"));
+  CHECK_THAT(caa[1], Catch::Contains("caa_identity must be a string or an array of strings"));
+  const auto list = check_config_text(dns + "caa_identity = [\"LetsEncrypt.org\", \"pki.goog.\"]\n", "t.toml");
+  REQUIRE(list.config);
+  CHECK(list.config->dns.at("x").caa_identities == std::vector<std::string>{"letsencrypt.org", "pki.goog"});
 }
 
 TEST_CASE("config: resolvers are checked as --dns-resolver is: an address and a port 1-65535", "[agent][config]") {
@@ -253,6 +300,11 @@ TEST_CASE("config: resolvers are checked as --dns-resolver is: an address and a 
                                              "resolvers = [\"127.0.0.1:99999\", \"ns1.example.test\", \"[::1]:53\", \"127.0.0.1\"]\n");
   REQUIRE(issues.size() == 2);
   CHECK_THAT(issues[0], Catch::Contains("\"127.0.0.1:99999\": bad port 99999"));
+  // Reported once, on the resolvers line, not again by the provider built with them.
+  const auto once = issues_of(kMinimalCa + "[dns.x]\nprovider = \"rfc2136\"\noptions = { server = \"127.0.0.1\", "
+                                           "tsig_key_name = \"k\", tsig_secret_env = \"K\" }\nresolvers = [\"127.0.0.1:99999\"]\n");
+  REQUIRE(once.size() == 1);
+  CHECK(once[0].rfind("test.toml:6:", 0) == 0);
   CHECK_THAT(issues[1], Catch::Contains("\"ns1.example.test\""));
 }
 

@@ -28,6 +28,10 @@ TEST_CASE("secret reader: errors name the file or variable, never a value", "[ag
   REQUIRE_FALSE(unset);
   CHECK(unset.error().code == Errc::invalid_input);
   CHECK_THAT(unset.error().message, Catch::Contains("CERTPILOT_TEST_UNSET is not set"));
+  auto folder = agent::read_secret({Kind::file, dir.path().string()});
+  REQUIRE_FALSE(folder);
+  CHECK(folder.error().code == Errc::io);
+  CHECK(folder.error().message == dir.path().string() + " is a folder; give the file that holds the secret");
   // An empty file reads as empty; dns::load_secret turns that into "... is empty".
   test::write_file(dir / "empty", "\n");
   CHECK(agent::read_secret({Kind::file, (dir / "empty").string()}).value().reveal().empty());
