@@ -6,11 +6,11 @@
 // records whose content is our value.
 //
 // --dns-opt keys (make_cloudflare_provider):
-//   api-url          default https://api.cloudflare.com/client/v4 (tests: a loopback server)
+//   api-url          default https://api.cloudflare.com/client/v4 (tests: a loopback server); http(s) only
 //   api-token-file / api-token-env   an API token with Zone:DNS:Edit (exactly one)
 //   zone-id          skip the zone lookup (then the token needs no Zone:Read)
 //   ca-bundle        PEM roots for the API (default: the system store)
-//   timeout          seconds per request (default 30)
+//   timeout          seconds per request (default 30, at least 1)
 #include <chrono>
 #include <memory>
 #include <string>

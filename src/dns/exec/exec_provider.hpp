@@ -4,6 +4,9 @@
 // (FQDN without a trailing dot), with the same values in CERTPILOT_ACTION, CERTPILOT_FQDN,
 // CERTPILOT_VALUE, CERTPILOT_ZONE and CERTPILOT_TTL. Exit 0 means done; anything else is an error
 // that quotes the program's stderr. The program is run directly, never through a shell.
+// On SIGINT/SIGTERM (util::cancel_requested) a running hook gets SIGTERM, then SIGKILL 2 s later,
+// and the call fails with Errc::cancelled; clean-up hooks run under the solver's CancelShield,
+// which hides the cancellation, so they finish.
 #include <chrono>
 #include <map>
 #include <string>

@@ -8,13 +8,14 @@
 // same window.
 //
 // --dns-opt keys (make_pdns_provider):
-//   api-url      http(s)://host:port of the PowerDNS webserver (required; "/api/v1" is added)
+//   api-url      http(s)://host:port of the PowerDNS webserver (required; "/api/v1" is added;
+//                another scheme is refused at creation)
 //   server-id    default "localhost"
 //   api-key-file / api-key-env   the X-API-Key value (exactly one)
 //   zone         the zone to write in (default: the zone the solver found, else the longest
 //                zone of the server that contains the name)
 //   ca-bundle    PEM roots for an https api-url (default: the system store)
-//   timeout      seconds per request (default 30)
+//   timeout      seconds per request (default 30, at least 1)
 #include <chrono>
 #include <memory>
 #include <string>

@@ -12,7 +12,7 @@
 //   tsig-algorithm  hmac-sha256 (default), hmac-sha512, hmac-sha1, hmac-md5 (old servers only)
 //   tsig-secret-file a file with the base64 secret, or a BIND key file as tsig-keygen writes it
 //   tsig-secret-env  an environment variable holding the base64 secret
-//   timeout         seconds per update exchange (default 10)
+//   timeout         seconds per update exchange (default 10, at least 1)
 #include <chrono>
 #include <memory>
 #include <string>
