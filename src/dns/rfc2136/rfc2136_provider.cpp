@@ -42,6 +42,7 @@ std::string utc(std::uint64_t unix_seconds) {
 
 // RFC 8945 §5.2.3: a BADTIME answer carries the server's current time in Other Data (48 bits);
 // a server that leaves it out gets its Time Signed field read instead.
+// https://www.rfc-editor.org/rfc/rfc8945#section-5.2.3
 std::uint64_t server_clock(const wire::TsigRecord& t) {
   if (t.other.size() != 6) return t.time_signed;
   std::uint64_t v = 0;
