@@ -10,6 +10,7 @@
 #include <sstream>
 #include <thread>
 
+#include "util/cancel.hpp"
 #include "util/log.hpp"
 #include "util/strings.hpp"
 
@@ -62,6 +63,10 @@ bool retryable(CURLcode code, const std::string& method) {
     default:
       return false;
   }
+}
+
+int abort_when_cancelled(void*, curl_off_t, curl_off_t, curl_off_t, curl_off_t) {
+  return util::cancel_requested() ? 1 : 0;
 }
 
 util::Error transport_error(CURLcode code, const std::string& url, const char* detail, const HttpOptions& opts) {
@@ -178,6 +183,10 @@ Result<Response> HttpClient::send(const Request& request) {
     curl_easy_setopt(c, CURLOPT_WRITEDATA, &resp.body);
     curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
     curl_easy_setopt(c, CURLOPT_HEADERDATA, &resp);
+    // Ctrl-C/SIGTERM must not wait out a server that hangs (request_timeout is 60 s): curl calls
+    // this about once a second even when nothing moves. A CancelShield (clean-up) keeps it going.
+    curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
+    curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, abort_when_cancelled);
     if (request.method == "GET") {
       curl_easy_setopt(c, CURLOPT_HTTPGET, 1L);
     } else if (request.method == "HEAD") {
@@ -192,6 +201,9 @@ Result<Response> HttpClient::send(const Request& request) {
       curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &resp.status);
       kLog.debug("response", {{"method", request.method}, {"url", request.url}, {"status", resp.status}});
       return resp;
+    }
+    if (rc == CURLE_ABORTED_BY_CALLBACK) {
+      return util::fail(util::Errc::cancelled, request.method + " " + request.url + ": interrupted");
     }
     if (retryable(rc, request.method) && attempt < opts.transport_retries) {
       kLog.debug("transport failure, retrying", {{"url", request.url}, {"error", curl_easy_strerror(rc)}});

@@ -18,6 +18,7 @@
 #include "support/loopback_http.hpp"
 #include "support/temp_dir.hpp"
 #include "support/test_ca.hpp"
+#include "util/cancel.hpp"
 #include "util/strings.hpp"
 
 using namespace certpilot;
@@ -172,6 +173,36 @@ TEST_CASE("a server that never answers gives Errc::timeout", "[http]") {
   REQUIRE_FALSE(r);
   CHECK(r.error().code == Errc::timeout);
   CHECK_THAT(r.error().message, Catch::Contains(server.url("/slow")) && Catch::Contains("timed out"));
+}
+
+TEST_CASE("Ctrl-C ends a request to a server that never answers, as Errc::cancelled; a CancelShield does not",
+          "[http]") {
+  LoopbackHttp server([](const SeenRequest&) { return std::optional<std::string>(); });
+  http::HttpOptions opts;
+  opts.request_timeout = std::chrono::seconds(30);
+  auto c = client(opts);
+  util::reset_cancel();
+  std::thread interrupter([] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    util::request_cancel();
+  });
+  const auto start = std::chrono::steady_clock::now();
+  auto r = c->get(server.url("/hang"));
+  interrupter.join();
+  REQUIRE_FALSE(r);
+  CHECK(r.error().code == Errc::cancelled);
+  CHECK(r.error().message == "GET " + server.url("/hang") + ": interrupted");
+  // Not the 30 s request timeout: curl asks about once a second while nothing moves.
+  CHECK(std::chrono::steady_clock::now() - start < std::chrono::seconds(10));
+  {
+    // Clean-up after Ctrl-C (removing TXT records) must still reach its server.
+    util::CancelShield shield;
+    LoopbackHttp ok([](const SeenRequest&) { return canned("200 OK", {}, "done"); });
+    auto cleaned = c->get(ok.url("/cleanup"));
+    REQUIRE(cleaned);
+    CHECK(cleaned->body == "done");
+  }
+  util::reset_cancel();
 }
 
 TEST_CASE("a URL that is not http(s) is invalid_input", "[http]") {
