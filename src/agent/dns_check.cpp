@@ -30,10 +30,15 @@ std::vector<std::string> caa_lines(const std::vector<dns::CaaVerdict>& verdicts)
   for (const auto& v : verdicts) {
     if (v.relevant_name.empty()) {
       out.push_back(v.name + ": allowed (no CAA records)");
-    } else {
-      out.push_back(v.name + ": allowed by CAA at " + v.relevant_name +
-                    (v.records.empty() ? "" : " (" + util::join(v.records, "; ") + ")"));
+      continue;
     }
+    std::string line = v.name + ": allowed by CAA at " + v.relevant_name +
+                       (v.records.empty() ? "" : " (" + util::join(v.records, "; ") + ")");
+    // The CA will compare these with the account it is asked through; dns-check opens none.
+    if (!v.unchecked.empty()) {
+      line += "; " + util::join(v.unchecked, "; ") + ": dns-check opens no account, issue and renew check it";
+    }
+    out.push_back(std::move(line));
   }
   return out;
 }
@@ -52,7 +57,8 @@ std::vector<std::string> servers_for(dns::ResolverLookup* lookup, const DnsSetti
       for (const auto& addr : n.addresses) out.push_back(n.name + " (" + dns::address_with_port(addr, port) + ")");
     }
   } else {
-    kLog.warn("could not list the nameservers", {{"zone", zone}, {"error", ns.error().message}});
+    // Debug only: the propagation check asked the same question and reported its own failure.
+    kLog.debug("could not list the nameservers for the report", {{"zone", zone}, {"error", ns.error().message}});
   }
   cache[zone] = out;
   return out;
@@ -74,9 +80,10 @@ util::Result<DnsCheckReport> run_dns_check(const DnsCheckOptions& options) {
     if (resolver_lookup == nullptr) {
       return util::fail(util::Errc::invalid_input, "dns-check: --caa-identity needs --dns-resolver HOST[:PORT] to ask");
     }
-    CERTPILOT_TRY(auto verdicts, dns::check_caa_all(resolver_lookup->resolver(), names, options.dns.caa_identities),
-                  "CAA");
-    report.caa = caa_lines(verdicts);
+    // No account either: records with an RFC 8657 accounturi are reported as not checked.
+    auto verdicts = dns::check_caa_all(resolver_lookup->resolver(), names, {options.dns.caa_identities, std::nullopt});
+    if (!verdicts) return util::fail(std::move(verdicts).error());  // "CAA check for <name>: ..." already
+    report.caa = caa_lines(*verdicts);
   }
 
   std::vector<acme::Dns01Challenge> challenges;

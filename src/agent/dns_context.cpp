@@ -57,7 +57,8 @@ std::unique_ptr<dns::Dns01Solver> DnsContext::make_solver() {
   return std::make_unique<dns::Dns01Solver>(std::vector<dns::ProviderRoute>{{"", provider_.get()}}, lookup(), options);
 }
 
-util::Result<void> DnsContext::check_caa(const acme::Directory& directory, const std::vector<std::string>& names) {
+util::Result<void> DnsContext::check_caa(const acme::Directory& directory, const std::vector<std::string>& names,
+                                         const std::string& account_url) {
   const auto& identities = directory.caa_identities.empty() ? settings_.caa_identities : directory.caa_identities;
   if (identities.empty()) {
     kLog.info("CAA check skipped: the CA publishes no caaIdentities; pass --caa-identity DOMAIN to check");
@@ -67,8 +68,9 @@ util::Result<void> DnsContext::check_caa(const acme::Directory& directory, const
     kLog.info("CAA check skipped: no resolver to ask; pass --dns-resolver HOST[:PORT]");
     return util::ok();
   }
-  CERTPILOT_TRY(auto verdicts, dns::check_caa_all(resolver_lookup_->resolver(), names, identities), "CAA");
-  for (const auto& v : verdicts) {
+  auto verdicts = dns::check_caa_all(resolver_lookup_->resolver(), names, {identities, account_url});
+  if (!verdicts) return util::fail(std::move(verdicts).error());  // it names the CAA check already
+  for (const auto& v : *verdicts) {
     kLog.info("CAA allows the CA", {{"name", v.name}, {"record_at", v.relevant_name.empty() ? "(none)" : v.relevant_name}});
   }
   return util::ok();

@@ -29,7 +29,10 @@ class DnsContext {
   dns::Provider& provider() { return *provider_; }
   // RFC 8659 CAA check of every name against the CA, before ordering: the CA's caaIdentities, or
   // --caa-identity where it publishes none. Skipped (with one line saying why) without either.
-  util::Result<void> check_caa(const acme::Directory& directory, const std::vector<std::string>& names);
+  // account_url: the open account's URL, compared with RFC 8657 accounturi parameters. Errors
+  // start with "CAA check for <name>": callers add no CAA prefix of their own.
+  util::Result<void> check_caa(const acme::Directory& directory, const std::vector<std::string>& names,
+                               const std::string& account_url);
 
  private:
   DnsContext() = default;

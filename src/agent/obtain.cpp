@@ -63,7 +63,10 @@ store::CertificateMeta fresh_meta(const std::string& name, const ObtainRequest& 
 util::Result<Obtained> obtain(const ObtainRequest& request, const store::Store& store) {
   CERTPILOT_TRY(auto dns, DnsContext::create(request.dns), "DNS");
   CERTPILOT_TRY(auto session, open_ca_session(request.ca, store, AccountMode::find_or_create), "CA");
-  CERTPILOT_TRY_VOID(dns->check_caa(session.client->directory(), request.names), "CAA");
+  // After the account is open: RFC 8657 accounturi parameters are compared with its URL.
+  if (auto caa = dns->check_caa(session.client->directory(), request.names, session.account.url); !caa) {
+    return util::fail(std::move(caa).error());  // "CAA check for <name>: ..." says what failed
+  }
   CERTPILOT_TRY(auto key, crypto::PrivateKey::generate(request.key_type), "certificate key");
   acme::IssueRequest issue{request.names, key, request.ca.preferred_chain, {}, std::chrono::minutes(10)};
   issue.order.profile = request.ca.profile;

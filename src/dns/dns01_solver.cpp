@@ -85,7 +85,12 @@ util::Result<void> Dns01Solver::present(const std::vector<acme::Dns01Challenge>&
         return util::fail(r.error().wrapped(std::string(provider->name()) + ": adding TXT " + target));
       }
       mark_confirmed(record, provider);
-      kLog.info("TXT record presented", {{"fqdn", target}, {"zone", zone}, {"provider", provider->name()}});
+      // The one info line per record (providers log theirs at debug): what an operator needs to
+      // find it with dig or in the provider's UI. The value is public: the CA reads it from DNS.
+      kLog.info("TXT record presented", {{"fqdn", target},
+                                         {"zone", zone.empty() ? "(found by the provider)" : zone},
+                                         {"provider", provider->name()},
+                                         {"value", record.value}});
     }
     expectations.push_back({target, zone, values});
   }
@@ -120,7 +125,10 @@ util::Result<void> Dns01Solver::cleanup(const std::vector<acme::Dns01Challenge>&
                          p.record.value + "\": " + r.error().message);
       failed.push_back(p);
     } else {
-      kLog.info("TXT record removed", {{"fqdn", p.record.fqdn}, {"provider", p.provider->name()}});
+      kLog.info("TXT record removed", {{"fqdn", p.record.fqdn},
+                                       {"zone", p.record.zone.empty() ? "(found by the provider)" : p.record.zone},
+                                       {"provider", p.provider->name()},
+                                       {"value", p.record.value}});
     }
   }
   if (!failures.empty()) {

@@ -82,35 +82,106 @@ Result<Resolver*> add_server(Plan& plan, std::map<std::string, Resolver*>& by_se
   return plan.resolvers.back().get();
 }
 
+// The nameservers of each zone, asked once per wait: several names in one zone (a wildcard and
+// www, say) share them, and a nameserver without an address is warned about once, not per name.
+class NameserverCache {
+ public:
+  explicit NameserverCache(Resolver& lookup) : lookup_(lookup) {}
+  Result<const std::vector<Nameserver>*> of(const std::string& zone) {
+    if (auto it = by_zone_.find(zone); it != by_zone_.end()) return &it->second;
+    CERTPILOT_TRY(auto nameservers, find_nameservers(lookup_, zone), "propagation check");
+    for (const auto& ns : nameservers) {
+      if (ns.addresses.empty() && warned_.insert(ns.name).second) {
+        kLog.warn("nameserver has no address, not checked", {{"zone", zone}, {"ns", ns.name}, {"answer", ns.no_address}});
+      }
+    }
+    return &(by_zone_[zone] = std::move(nameservers));
+  }
+
+ private:
+  Resolver& lookup_;
+  std::map<std::string, std::vector<Nameserver>> by_zone_;
+  std::set<std::string> warned_;
+};
+
+Result<void> add_resolver_probes(Plan& plan, std::map<std::string, Resolver*>& by_server, const TxtExpectation& e,
+                                 const PropagationOptions& options) {
+  for (const auto& server : options.resolvers) {
+    auto r = add_server(plan, by_server, server, options, true);  // its errors say "propagation check"
+    if (!r) return fail(std::move(r).error());
+    plan.probes.push_back(Probe{server, *r, &e});
+  }
+  return util::ok();
+}
+
+Result<void> add_nameserver_probes(Plan& plan, std::map<std::string, Resolver*>& by_server, const TxtExpectation& e,
+                                   const std::vector<Nameserver>& nameservers, const PropagationOptions& options) {
+  for (const auto& ns : nameservers) {
+    for (const auto& addr : ns.addresses) {
+      const std::string server = address_with_port(addr, options.nameserver_port_override.value_or(53));
+      auto r = add_server(plan, by_server, server, options, false);
+      if (!r) return fail(std::move(r).error());
+      plan.probes.push_back(Probe{ns.name + " (" + server + ")", *r, &e});
+    }
+  }
+  return util::ok();
+}
+
 Result<Plan> make_plan(Resolver& lookup, const std::vector<TxtExpectation>& expected, const PropagationOptions& options) {
   Plan plan;
   std::map<std::string, Resolver*> by_server;
+  NameserverCache nameservers(lookup);
   for (const auto& e : expected) {
     if (options.mode == PropagationMode::resolvers) {
-      for (const auto& server : options.resolvers) {
-        auto r1_ = add_server(plan, by_server, server, options, true);
-    if (!r1_) return fail(std::move(r1_).error());
-    auto* r = std::move(*r1_);
-        plan.probes.push_back(Probe{server, r, &e});
-      }
+      if (auto added = add_resolver_probes(plan, by_server, e, options); !added) return fail(added.error());
       continue;
     }
     std::string zone = e.zone;
     if (zone.empty()) {
       CERTPILOT_TRY(zone, find_zone(lookup, e.fqdn), "propagation check");
     }
-    CERTPILOT_TRY(auto nameservers, find_nameservers(lookup, zone), "propagation check");
-    for (const auto& ns : nameservers) {
-      for (const auto& addr : ns.addresses) {
-        const std::string server = address_with_port(addr, options.nameserver_port_override.value_or(53));
-        auto r2_ = add_server(plan, by_server, server, options, false);
-    if (!r2_) return fail(std::move(r2_).error());
-    auto* r = std::move(*r2_);
-        plan.probes.push_back(Probe{ns.name + " (" + server + ")", r, &e});
-      }
-    }
+    auto servers = nameservers.of(zone);  // its errors say "propagation check"
+    if (!servers) return fail(std::move(servers).error());
+    if (auto added = add_nameserver_probes(plan, by_server, e, **servers, options); !added) return fail(added.error());
   }
   return plan;
+}
+
+// Asks every server that does not serve the values yet, once; returns how many still do not.
+Result<std::size_t> ask_round(Plan& plan, bool authoritative) {
+  std::vector<Resolver::Job> jobs;
+  std::vector<Probe*> asked;
+  for (auto& p : plan.probes) {
+    if (p.satisfied) continue;
+    jobs.push_back({p.resolver, p.expectation->fqdn, wire::type::kTxt});
+    asked.push_back(&p);
+  }
+  auto answers = Resolver::query_all(jobs);
+  std::size_t waiting = 0;
+  for (std::size_t i = 0; i < asked.size(); ++i) {
+    if (!answers[i] && answers[i].error().code == Errc::cancelled) return fail(Errc::cancelled, "cancelled");
+    asked[i]->satisfied = judge(answers[i], authoritative, *asked[i]);
+    if (!asked[i]->satisfied) ++waiting;
+  }
+  return waiting;
+}
+
+std::string seconds_text(std::chrono::nanoseconds d) {
+  return std::to_string(std::chrono::duration_cast<std::chrono::seconds>(d).count()) + "s";
+}
+
+// The time actually waited (it can pass the timeout by the last round's query time) and the
+// timeout, so the two never disagree; then what each server answered last.
+util::Error timed_out(const Plan& plan, std::chrono::nanoseconds waited, std::chrono::milliseconds timeout, int rounds) {
+  util::Error err(Errc::timeout, "propagation check: not every server serves the TXT records after " +
+                                     seconds_text(waited) + " (timeout " + seconds_text(timeout) + ", " +
+                                     std::to_string(rounds) + (rounds == 1 ? " round" : " rounds") + ")");
+  std::vector<std::string> lines;
+  for (const auto& p : plan.probes) {
+    lines.push_back(p.server_label + " " + p.expectation->fqdn + ": " + (p.satisfied ? "ok" : p.last_answer));
+  }
+  err.message += ": " + util::join(lines, "; ");
+  return err;
 }
 
 }  // namespace
@@ -136,43 +207,29 @@ Result<void> wait_for_propagation(Resolver& lookup, const std::vector<TxtExpecta
   if (options.mode == PropagationMode::resolvers && options.resolvers.empty()) {
     return fail(Errc::invalid_input, "propagation mode resolvers needs at least one resolver");
   }
-  auto r3_ = make_plan(lookup, expected, options);
-    if (!r3_) return fail(std::move(r3_).error());
-    auto plan = std::move(*r3_);
+  auto made = make_plan(lookup, expected, options);
+  if (!made) return fail(std::move(made).error());
+  Plan plan = std::move(*made);
   const bool authoritative = options.mode == PropagationMode::authoritative;
-  const auto deadline = clock.now() + options.timeout;
-  for (int round = 1;; ++round) {
-    std::vector<Resolver::Job> jobs;
-    std::vector<Probe*> asked;
-    for (auto& p : plan.probes) {
-      if (p.satisfied) continue;
-      jobs.push_back({p.resolver, p.expectation->fqdn, wire::type::kTxt});
-      asked.push_back(&p);
-    }
-    auto answers = Resolver::query_all(jobs);
-    std::size_t waiting = 0;
-    for (std::size_t i = 0; i < asked.size(); ++i) {
-      if (!answers[i] && answers[i].error().code == Errc::cancelled) return fail(Errc::cancelled, "propagation wait: cancelled");
-      asked[i]->satisfied = judge(answers[i], authoritative, *asked[i]);
-      if (!asked[i]->satisfied) ++waiting;
-    }
+  const auto start = clock.now();
+  const auto deadline = start + options.timeout;
+  int round = 1;
+  for (;; ++round) {
+    CERTPILOT_TRY(const std::size_t waiting, ask_round(plan, authoritative), "propagation wait");
     if (waiting == 0) {
       kLog.info("TXT records served", {{"servers", plan.resolvers.size()}, {"rounds", round}});
       return util::ok();
     }
-    if (clock.now() + options.interval > deadline) break;
+    // Poll until the deadline itself: the last pause is cut short so that a final round runs at
+    // the deadline, whatever the interval (an interval longer than what is left must not end
+    // the wait early while the message claims the whole timeout).
+    const auto now = clock.now();
+    if (now >= deadline) break;
+    const auto pause = std::min(options.interval, std::chrono::ceil<std::chrono::milliseconds>(deadline - now));
     kLog.debug("waiting for TXT records", {{"pending", waiting}, {"round", round}});
-    if (!clock.sleep_for(options.interval)) return fail(Errc::cancelled, "propagation wait: cancelled");
+    if (!clock.sleep_for(pause)) return fail(Errc::cancelled, "propagation wait: cancelled");
   }
-  util::Error err(Errc::timeout, "propagation check: not every server serves the TXT records after " +
-                                     std::to_string(std::chrono::duration_cast<std::chrono::seconds>(options.timeout).count()) +
-                                     "s");
-  for (const auto& p : plan.probes) {
-    err.details.push_back(p.server_label + " " + p.expectation->fqdn + ": " + (p.satisfied ? "ok" : p.last_answer));
-  }
-  err.message += ": " + util::join(err.details, "; ");
-  err.details.clear();
-  return fail(std::move(err));
+  return fail(timed_out(plan, clock.now() - start, options.timeout, round));
 }
 
 }  // namespace certpilot::dns

@@ -31,9 +31,13 @@ struct PropagationOptions {
 };
 
 // Returns when every expectation is met. `lookup` is the operator's resolver (used to find each
-// zone's NS records and their addresses). On deadline: Errc::timeout, with one detail line per
-// server and name saying what it answered ("ns1.a.test (127.0.0.1:53) _acme-challenge.a.test:
-// TXT \"x\" (want \"y\")"). Cancellation (util::cancel_requested) ends the wait with Errc::cancelled.
+// zone's NS records and their addresses; a nameserver without an address is warned about once per
+// call and skipped). Asks every `interval` until `timeout` has passed, the last pause shortened so
+// that a final round runs at the deadline. Then Errc::timeout: "propagation check: not every
+// server serves the TXT records after 120s (timeout 120s, 3 rounds): " and one part per server
+// and name saying what it answered ("ns1.a.test (127.0.0.1:53) _acme-challenge.a.test:
+// TXT \"x\" (missing \"y\")"); the time is the time really waited. Cancellation
+// (util::cancel_requested) ends the wait with Errc::cancelled.
 Result<void> wait_for_propagation(Resolver& lookup, const std::vector<TxtExpectation>& expected,
                                   const PropagationOptions& options,
                                   const util::Clock& clock = util::SystemClock::instance());

@@ -2,7 +2,6 @@
 
 #include <algorithm>
 
-#include "util/log.hpp"
 #include "util/strings.hpp"
 
 namespace certpilot::dns {
@@ -26,6 +25,40 @@ std::vector<std::string> answer_names(const wire::Message& m, const std::string&
     if (auto n = wire::parse_name_rdata(rr.rdata)) out.push_back(wire::canonical_name(*n));
   }
   return out;
+}
+
+std::vector<std::string> addresses_in(const Result<wire::Message>& answer) {
+  std::vector<std::string> out;
+  if (!answer || answer->header.rcode != wire::rcode::kNoError) return out;
+  for (const auto& rr : answer->answers) {
+    if (rr.type == wire::type::kA) {
+      if (auto a = wire::parse_a(rr.rdata)) out.push_back(*a);
+    } else if (rr.type == wire::type::kAaaa) {
+      if (auto a = wire::parse_aaaa(rr.rdata)) out.push_back(*a);
+    }
+  }
+  return out;
+}
+
+// What one address query got, in a word where there is one: the operator's next step differs
+// (SERVFAIL: the NS name's zone is broken; NXDOMAIN: the NS record names nothing; no answer: the
+// resolver is unreachable). A transport error loses its "query <name> <type> @<server>: " head,
+// which the message around it already says.
+std::string outcome(const Result<wire::Message>& answer, const Resolver::Job& job) {
+  if (!answer) {
+    const std::string& msg = answer.error().message;
+    const std::string head = "query " + job.name + " " + wire::type_name(job.qtype) + " @" + job.resolver->description() + ": ";
+    return msg.rfind(head, 0) == 0 ? msg.substr(head.size()) : msg;
+  }
+  if (answer->header.rcode != wire::rcode::kNoError) return wire::rcode_name(answer->header.rcode);
+  return "no data";
+}
+
+std::string why_no_address(const Result<wire::Message>& a, const Resolver::Job& a_job,
+                           const Result<wire::Message>& aaaa, const Resolver::Job& aaaa_job) {
+  const std::string for_a = outcome(a, a_job);
+  const std::string for_aaaa = outcome(aaaa, aaaa_job);
+  return for_a == for_aaaa ? for_a : "A: " + for_a + ", AAAA: " + for_aaaa;
 }
 
 }  // namespace
@@ -80,19 +113,19 @@ Result<std::string> follow_cname(Resolver& resolver, const std::string& fqdn, in
   std::vector<std::string> chain{wire::canonical_name(fqdn)};
   for (;;) {
     const std::string& name = chain.back();
-    const std::string what = "following CNAMEs from " + chain.front();
-    CERTPILOT_TRY(auto m, resolver.query(name, wire::type::kCname), what);
-    if (auto u = usable(m, what, resolver); !u) return fail(u.error());
+    // The caller names the start ("following CNAMEs of <fqdn>"); here only the hop being asked.
+    CERTPILOT_TRY(auto m, resolver.query(name, wire::type::kCname), "CNAME " + name);
+    if (auto u = usable(m, "CNAME " + name, resolver); !u) return fail(u.error());
     auto targets = answer_names(m, name, wire::type::kCname);
     if (targets.empty()) return name;
     const std::string& next = targets.front();
     if (std::find(chain.begin(), chain.end(), next) != chain.end()) {
       chain.push_back(next);
-      return fail(Errc::dns, what + ": CNAME loop " + util::join(chain, " -> "));
+      return fail(Errc::dns, "CNAME loop " + util::join(chain, " -> "));
     }
     chain.push_back(next);
     if (static_cast<int>(chain.size()) - 1 > max_hops) {
-      return fail(Errc::dns, what + ": more than " + std::to_string(max_hops) + " CNAMEs: " + util::join(chain, " -> "));
+      return fail(Errc::dns, "more than " + std::to_string(max_hops) + " CNAMEs: " + util::join(chain, " -> "));
     }
   }
 }
@@ -102,7 +135,7 @@ Result<std::vector<Nameserver>> find_nameservers(Resolver& resolver, const std::
   CERTPILOT_TRY(auto m, resolver.query(zone, wire::type::kNs), what);
   if (auto u = usable(m, what, resolver); !u) return fail(u.error());
   std::vector<Nameserver> out;
-  for (auto& name : answer_names(m, zone, wire::type::kNs)) out.push_back(Nameserver{name, {}});
+  for (auto& name : answer_names(m, zone, wire::type::kNs)) out.push_back(Nameserver{name, {}, {}});
   if (out.empty()) return fail(Errc::dns, what + ": " + resolver.description() + " returned no NS records");
   std::sort(out.begin(), out.end(), [](const Nameserver& a, const Nameserver& b) { return a.name < b.name; });
   std::vector<Resolver::Job> jobs;
@@ -111,29 +144,23 @@ Result<std::vector<Nameserver>> find_nameservers(Resolver& resolver, const std::
     jobs.push_back({&resolver, ns.name, wire::type::kAaaa});
   }
   auto answers = Resolver::query_all(jobs);
-  for (std::size_t i = 0; i < jobs.size(); ++i) {
-    if (!answers[i]) continue;  // one family missing is normal; no address at all is caught below
-    for (const auto& rr : answers[i]->answers) {
-      if (rr.type == wire::type::kA) {
-        if (auto a = wire::parse_a(rr.rdata)) out[i / 2].addresses.push_back(*a);
-      } else if (rr.type == wire::type::kAaaa) {
-        if (auto a = wire::parse_aaaa(rr.rdata)) out[i / 2].addresses.push_back(*a);
-      }
+  for (std::size_t i = 0; i < out.size(); ++i) {
+    // One family missing is normal; only when both give nothing does what they said matter.
+    out[i].addresses = addresses_in(answers[2 * i]);
+    for (auto& a : addresses_in(answers[2 * i + 1])) out[i].addresses.push_back(std::move(a));
+    if (out[i].addresses.empty()) {
+      out[i].no_address = why_no_address(answers[2 * i], jobs[2 * i], answers[2 * i + 1], jobs[2 * i + 1]);
     }
   }
-  // A nameserver we cannot reach by address cannot be checked; say so, and go on with the others.
-  std::vector<std::string> unresolved;
-  for (const auto& ns : out) {
-    if (ns.addresses.empty()) unresolved.push_back(ns.name);
-  }
-  if (unresolved.size() == out.size()) {
+  // A nameserver we cannot reach by address cannot be checked; the caller warns and goes on with
+  // the others, unless there are none.
+  const bool any = std::any_of(out.begin(), out.end(), [](const Nameserver& ns) { return !ns.addresses.empty(); });
+  if (!any) {
+    std::vector<std::string> unresolved;
+    for (const auto& ns : out) unresolved.push_back(ns.name + " (" + ns.no_address + ")");
     return fail(Errc::dns, what + ": no address (A/AAAA) for " + util::join(unresolved, ", ") + " at " +
                                resolver.description());
   }
-  for (const auto& name : unresolved) {
-    util::Logger("dns").warn("nameserver has no address, not checked", {{"zone", zone}, {"ns", name}});
-  }
-  std::erase_if(out, [](const Nameserver& ns) { return ns.addresses.empty(); });
   return out;
 }
 

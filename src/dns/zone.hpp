@@ -18,14 +18,22 @@ Result<std::string> find_zone(Resolver& resolver, const std::string& fqdn);
 Result<std::string> find_primary(Resolver& resolver, const std::string& zone);
 
 // Follows CNAMEs from fqdn (at most max_hops) and returns the final name, or fqdn when it is not a
-// CNAME. A loop or a too-long chain is an error that lists the chain.
+// CNAME. A loop or a too-long chain is an error that lists the chain. Errors do not repeat fqdn
+// as a prefix: the caller says "following CNAMEs of <fqdn>" (Dns01Solver does).
 Result<std::string> follow_cname(Resolver& resolver, const std::string& fqdn, int max_hops = 10);
 
 // The nameservers of zone (NS records) and each one's addresses (A and AAAA).
 struct Nameserver {
   std::string name;
-  std::vector<std::string> addresses;
+  std::vector<std::string> addresses;  // empty: it cannot be asked; no_address says why
+  // What the resolver answered for A and AAAA when neither gave an address: "SERVFAIL",
+  // "NXDOMAIN", "no data", the transport error ("no answer (timed out after 2 tries)"), or per
+  // family when they differ ("A: SERVFAIL, AAAA: no data").
+  std::string no_address;
 };
+// Every NS of the zone, sorted by name, those without an address included (with no_address set),
+// so the caller decides how to report them; nothing is logged here. Error (Errc::dns) when no NS
+// has an address, naming each one and what the resolver answered.
 Result<std::vector<Nameserver>> find_nameservers(Resolver& resolver, const std::string& zone);
 
 // The parent of a name ("a.test" for "www.a.test", "" for "test").

@@ -6,6 +6,8 @@
 
 #include "dns/dns01_solver.hpp"
 #include "util/cancel.hpp"
+#include "util/log.hpp"
+#include "util/strings.hpp"
 
 using namespace certpilot;
 using util::Errc;
@@ -339,4 +341,29 @@ TEST_CASE("a wait_until_served failure is returned wrapped and records stay for 
   CHECK(solver.presented().size() == 1);
   REQUIRE(solver.cleanup({}));
   CHECK(provider.calls.back() == "cleanup _acme-challenge.a.test v");
+}
+
+TEST_CASE("the solver's info lines name fqdn and zone and provider and value (providers log at debug)", "[dns][log]") {
+  FakeProvider provider("fake");
+  FakeLookup lookup;
+  lookup.zones = {{"a.test", "a.test"}};
+  dns::Dns01Solver solver({{"", &provider}}, lookup);
+  std::vector<std::string> lines;
+  util::set_log_sink([&](std::string_view line) { lines.emplace_back(util::trim(line)); });
+  const bool presented = solver.present({challenge("www.a.test", false, "v1"), challenge("x.nozone.test", false, "v2")}).has_value();
+  const bool removed = solver.cleanup({}).has_value();
+  util::set_log_sink(nullptr);
+  CHECK(presented);
+  CHECK(removed);
+  std::vector<std::string> txt_lines;
+  for (const auto& l : lines) {
+    if (l.find("TXT record") != std::string::npos) txt_lines.push_back(l);
+  }
+  CHECK(txt_lines == std::vector<std::string>{
+                         "info dns: TXT record presented fqdn=_acme-challenge.www.a.test zone=a.test provider=fake value=v1",
+                         "info dns: TXT record presented fqdn=_acme-challenge.x.nozone.test zone=\"(found by the provider)\" "
+                         "provider=fake value=v2",
+                         "info dns: TXT record removed fqdn=_acme-challenge.www.a.test zone=a.test provider=fake value=v1",
+                         "info dns: TXT record removed fqdn=_acme-challenge.x.nozone.test zone=\"(found by the provider)\" "
+                         "provider=fake value=v2"});
 }
