@@ -196,6 +196,38 @@ TEST_CASE("dns-check: CAA allowing the named CA is reported", "[integration][dns
   CHECK(contains(r.out, "CAA caa.a.test: allowed by CAA at a.test"));
 }
 
+TEST_CASE("dns-check: CAA accounturi is reported as not checked; validationmethods without dns-01 refuses",
+          "[integration][dns]") {
+  auto& env = dns_test_env();
+  const auto& key = env.bind->key("hmac-sha256");
+  const std::string script = "server 127.0.0.1 " + std::to_string(env.port) +
+                             "\nzone a.test\n"
+                             "update add acct.a.test 60 CAA 0 issue \"ca.test; accounturi=https://ca.test/acme/acct/7\"\n"
+                             "update add http-only.a.test 60 CAA 0 issue \"ca.test; validationmethods=http-01\"\nsend\n";
+  auto added = run_command({"nsupdate", "-y", "hmac-sha256:" + key.name + ":" + key.secret}, {}, std::chrono::seconds(20), script);
+  INFO(added.err);
+  REQUIRE(added.exit_code == 0);
+
+  auto argv = check_argv({"acct.a.test"}, rfc2136_flags());
+  argv.insert(argv.end(), {"--caa-identity", "ca.test"});
+  auto r = run_check(argv);
+  INFO(describe(argv, r) << "\n--- stdout\n" << r.out);
+  REQUIRE(r.exit_code == 0);
+  CHECK(contains(r.out, "accounturi=https://ca.test/acme/acct/7 in acct.a.test. 60 IN CAA 0 issue"));
+  CHECK(contains(r.out, "was not checked (no account URL given): dns-check opens no account, issue and renew check it"));
+
+  auto refused_argv = check_argv({"http-only.a.test"}, rfc2136_flags());
+  refused_argv.insert(refused_argv.end(), {"--caa-identity", "ca.test"});
+  auto refused = run_check(refused_argv);
+  INFO(describe(refused_argv, refused));
+  CHECK(refused.exit_code == 2);
+  CHECK(contains(refused.err, "CAA check for http-only.a.test: the CA (ca.test) may not issue: http-only.a.test. 60 IN "
+                              "CAA 0 issue \"ca.test; validationmethods=http-01\" names the CA, but its "
+                              "validationmethods=http-01 does not include dns-01"));
+  CHECK_FALSE(contains(refused.err, "CAA: CAA"));
+  CHECK(served_txt("127.0.0.1", "_acme-challenge.http-only.a.test").empty());
+}
+
 TEST_CASE("dns-check: a wrong TSIG secret fails naming the server, secret not printed", "[integration][dns]") {
   auto argv = check_argv({"badkey.a.test"}, rfc2136_flags());
   auto env = secrets_env();

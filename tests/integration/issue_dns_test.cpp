@@ -54,6 +54,17 @@ CommandResult run_issue(const std::vector<std::string>& argv) {
   return run_command(argv, secrets_env(), std::chrono::seconds(180));
 }
 
+// Adds a CAA record to a.test on BIND with nsupdate (TSIG), independently of our own code.
+void add_caa(const std::string& name, const std::string& value) {
+  auto& env = dns_test_env();
+  const auto& key = env.bind->key("hmac-sha256");
+  const std::string script = "server 127.0.0.1 " + std::to_string(env.port) + "\nzone a.test\nupdate add " + name +
+                             " 60 CAA 0 issue \"" + value + "\"\nsend\n";
+  auto r = run_command({"nsupdate", "-y", "hmac-sha256:" + key.name + ":" + key.secret}, {}, std::chrono::seconds(20), script);
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+}
+
 std::string served_txt(const std::string& name) {
   auto& env = dns_test_env();
   return dig_short("127.0.0.1", env.port, name, "TXT");
@@ -110,6 +121,31 @@ TEST_CASE("CAA forbidding the CA refuses before any order exists", "[integration
   CHECK(r.err.find("other-ca.example") != std::string::npos);
   CHECK(r.err.find("order created") == std::string::npos);
   CHECK_FALSE(fs::exists(tmp / "out"));
+}
+
+TEST_CASE("CAA parameters of RFC 8657 that exclude us refuse before any order exists", "[integration][dns]") {
+  auto& pebble = pebble_through_bind();
+  add_caa("http-only.a.test", "ca.test; validationmethods=http-01");
+  add_caa("other-account.a.test", "ca.test; accounturi=https://ca.test/acme/acct/999999");
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"http-only.a.test", "its validationmethods=http-01 does not include dns-01"},
+      // The account is open by then, so its URL is compared.
+      {"other-account.a.test", "its accounturi=https://ca.test/acme/acct/999999 is not this account (https://"},
+  };
+  for (const auto& [name, why] : cases) {
+    TempDir tmp;
+    auto argv = issue_argv(pebble, {name}, tmp / "out", tmp / "state", dns_flags(rfc2136_flags()));
+    argv.insert(argv.end(), {"--caa-identity", "ca.test"});
+    auto r = run_issue(argv);
+    INFO(describe(argv, r));
+    CHECK(r.exit_code == 2);
+    CHECK(r.err.find("CAA check for " + name + ": the CA (ca.test) may not issue: " + name + ". 60 IN CAA 0 issue") !=
+          std::string::npos);
+    CHECK(r.err.find(why) != std::string::npos);
+    CHECK(r.err.find("CAA: CAA") == std::string::npos);
+    CHECK(r.err.find("order created") == std::string::npos);
+    CHECK_FALSE(fs::exists(tmp / "out"));
+  }
 }
 
 TEST_CASE("a wrong TSIG secret fails naming the server, nothing left behind", "[integration][dns]") {
