@@ -113,6 +113,8 @@ Result<crypto::CertificateChain> choose_chain(Client& client, const CertificateD
   CERTPILOT_TRY(auto chain, crypto::CertificateChain::from_pem(primary.pem), "the certificate the CA sent");
   *found = true;
   if (!request.preferred_chain || util::iequals(chain.top_issuer_cn(), *request.preferred_chain)) return chain;
+  // Every name on offer, so the warning below says what --preferred-chain could have been.
+  std::vector<std::string> offered = {chain.top_issuer_cn()};
   for (const auto& url : primary.alternates) {
     auto alt = client.download_certificate(url);
     if (!alt) {
@@ -124,11 +126,12 @@ Result<crypto::CertificateChain> choose_chain(Client& client, const CertificateD
       kLog.info("using preferred chain", {{"issuer", alt_chain->top_issuer_cn()}});
       return std::move(*alt_chain);
     }
+    if (alt_chain) offered.push_back(alt_chain->top_issuer_cn());
   }
   *found = false;
   kLog.warn("preferred chain not offered; using the default chain",
             {{"preferred", *request.preferred_chain}, {"default_top_issuer", chain.top_issuer_cn()},
-             {"alternates", primary.alternates.size()}});
+             {"offered", "\"" + util::join(offered, "\", \"") + "\""}});
   return chain;
 }
 

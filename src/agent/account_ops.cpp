@@ -86,11 +86,17 @@ util::Result<AccountReport> deactivate_account(const CaSettings& ca, const std::
 
 util::Result<std::string> revoke(const RevokeOptions& options) {
   std::ifstream in(options.cert_file, std::ios::binary);
-  if (!in) return util::fail(util::Errc::io, "cannot read --cert " + options.cert_file);
+  if (!in) return util::fail(util::Errc::io, "cannot read --cert " + options.cert_file + ": " + std::strerror(errno));
   std::ostringstream ss;
   ss << in.rdbuf();
   CERTPILOT_TRY(auto chain, crypto::CertificateChain::from_pem(ss.str()), "--cert " + options.cert_file);
   const auto& leaf = chain.leaf();
+  if (leaf.is_ca()) {
+    // chain.pem holds the intermediates: the CA would answer `unauthorized`, which hides the mix-up.
+    return util::fail(util::Errc::invalid_input, "--cert " + options.cert_file + " starts with a CA certificate (" +
+                                                     leaf.subject_cn() + "), not the one to revoke; "
+                                                     "pass cert.pem or fullchain.pem");
+  }
   if (options.reason && (*options.reason < 0 || *options.reason > 10 || *options.reason == 7)) {
     // RFC 5280 §5.3.1: 7 is unused; CAs accept 0-6, 8-10 at most (Let's Encrypt fewer).
     return util::fail(util::Errc::invalid_input, "--reason " + std::to_string(*options.reason) +

@@ -242,6 +242,9 @@ void parse_certificates(TomlReader& r, const toml::table& root, Config& cfg) {
       const auto nodes = r.elements(t, "domains");
       for (std::size_t i = 0; i < v->size(); ++i) {
         auto d = util::normalize_domain((*v)[i]);
+        if (d) {
+          if (auto fits = util::check_dns01_name_length(*d); !fits) d = util::fail(fits.error());
+        }
         if (!d) r.issue(nodes[i], d.error().message);
         else if (!seen.insert(*d).second) r.issue(nodes[i], "domain \"" + *d + "\" is listed twice");
         else c.domains.push_back(*d);

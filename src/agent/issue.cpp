@@ -47,6 +47,7 @@ util::Result<std::vector<std::string>> normalize_domains(const std::vector<std::
   std::set<std::string> seen;
   for (const auto& d : domains) {
     CERTPILOT_TRY(auto name, util::normalize_domain(d), "-d");
+    CERTPILOT_TRY_VOID(util::check_dns01_name_length(name), "-d");
     if (seen.insert(name).second) out.push_back(std::move(name));
   }
   if (out.size() > 100) {

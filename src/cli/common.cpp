@@ -1,5 +1,6 @@
 #include "cli/common.hpp"
 
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -23,13 +24,26 @@ void add_global_options(CLI::App& app, GlobalOptions& options) {
   app.add_flag("--log-json", options.log_json, "Log one JSON object per line");
 }
 
+namespace {
+
+// journald stamps each line itself. JOURNAL_STREAM names the stream it handed us, so only when fd 2
+// is that stream (a unit may send stderr to a file) are our own times redundant; everywhere else (a
+// terminal, a file, cron's mail, a shipper reading --log-json) a line without a time is hard to use.
+bool stderr_is_journal() {
+  const char* stream = ::getenv("JOURNAL_STREAM");
+  struct stat st {};
+  if (stream == nullptr || ::fstat(STDERR_FILENO, &st) != 0) return false;
+  return std::string(stream) == std::to_string(st.st_dev) + ":" + std::to_string(st.st_ino);
+}
+
+}  // namespace
+
 void apply_global_options(const GlobalOptions& options) {
   util::LogConfig config;
   bool ok = true;
   config.level = util::parse_log_level(options.log_level, &ok);
   config.json = options.log_json;
-  // Under systemd, journald stamps lines itself; on a terminal, show times.
-  config.timestamps = ::getenv("JOURNAL_STREAM") == nullptr && ::isatty(STDERR_FILENO);
+  config.timestamps = !stderr_is_journal();
   util::configure_logging(config);
 }
 
@@ -59,6 +73,17 @@ int report_error(std::string_view command, const util::Error& error) {
   std::string text = error.describe();
   const std::string prefix = std::string(command) + ": ";
   while (text.rfind(prefix, 0) == 0) text.erase(0, prefix.size());
+  if (util::logging_config().json) {
+    // A log shipper reading --log-json gets the outcome as one more object, even at --log-level off.
+    const int code = exit_code_for(error);
+    if (error.retry_after) {
+      util::write_log_line(util::LogLevel::error, "certpilot", text,
+                           {{"command", command}, {"exit_code", code}, {"retry_after_s", error.retry_after->count()}});
+    } else {
+      util::write_log_line(util::LogLevel::error, "certpilot", text, {{"command", command}, {"exit_code", code}});
+    }
+    return code;
+  }
   std::cerr << "certpilot " << command << ": error: " << text;
   if (error.retry_after) {
     std::cerr << " (retry after " << error.retry_after->count() << "s)";

@@ -12,7 +12,8 @@ namespace {
 struct RevokeFlags {
   std::string cert;
   std::string key;
-  int reason = -1;
+  int reason = 0;
+  CLI::Option* reason_given = nullptr;  // every int is a value the operator may have typed (-5 too)
   CaFlags ca;
 };
 
@@ -21,7 +22,7 @@ int run(const RevokeFlags& f) {
   agent::RevokeOptions options;
   options.cert_file = f.cert;
   options.key_file = f.key;
-  if (f.reason >= 0) options.reason = f.reason;
+  if (f.reason_given != nullptr && f.reason_given->count() > 0) options.reason = f.reason;
   options.state_dir = f.ca.state_dir;
   auto ca = to_settings(f.ca);
   if (!ca) return report_error("revoke", ca.error());
@@ -37,7 +38,7 @@ std::function<int()> setup(CLI::App& app) {
   auto* cmd = app.add_subcommand("revoke", "Revoke a certificate (signed by the account, or by the certificate's key)");
   cmd->add_option("--cert", flags->cert, "PEM file of the certificate (cert.pem or fullchain.pem)")->required();
   cmd->add_option("--key", flags->key, "Sign with this private key of the certificate instead of the account");
-  cmd->add_option("--reason", flags->reason, "RFC 5280 reason code: 0 unspecified, 1 keyCompromise, 4 superseded, 5 cessationOfOperation");
+  flags->reason_given = cmd->add_option("--reason", flags->reason, "RFC 5280 reason code: 0 unspecified, 1 keyCompromise, 4 superseded, 5 cessationOfOperation");
   add_ca_flags(*cmd, flags->ca, false);
   return [flags] { return run(*flags); };
 }

@@ -127,4 +127,15 @@ std::string_view domain_without_wildcard(std::string_view name) {
   return is_wildcard_domain(name) ? name.substr(2) : name;
 }
 
+Result<void> check_dns01_name_length(std::string_view normalized) {
+  constexpr std::string_view kPrefix = "_acme-challenge.";
+  const std::size_t length = kPrefix.size() + domain_without_wildcard(normalized).size();
+  if (length <= kMaxNameLength) return ok();
+  const std::size_t most = kMaxNameLength - kPrefix.size();
+  return fail(Errc::invalid_input, "\"" + std::string(normalized.substr(0, 40)) +
+                                       "...\" is too long for DNS-01: _acme-challenge.<name> would be " +
+                                       std::to_string(length) + " characters, over 253; a name may have at most " +
+                                       std::to_string(most) + " (" + std::to_string(most + 2) + " with \"*.\")");
+}
+
 }  // namespace certpilot::util

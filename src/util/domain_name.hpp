@@ -21,6 +21,11 @@ namespace certpilot::util {
 // Pure; thread-safe.
 Result<std::string> normalize_domain(std::string_view name);
 
+// DNS-01 publishes the proof at _acme-challenge.<name without "*.">, which must itself fit in 253
+// characters: a normalized name whose challenge name would not is refused here, before an order
+// exists, rather than by the DNS layer half way through one.
+Result<void> check_dns01_name_length(std::string_view normalized);
+
 // True for "*.example.com". Meaningful on normalized names.
 bool is_wildcard_domain(std::string_view name);
 

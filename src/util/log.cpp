@@ -87,6 +87,10 @@ void Logger::write(LogLevel level, std::string_view msg, LogFields fields) const
   if (!enabled(level)) {
     return;
   }
+  write_log_line(level, module_, msg, fields);
+}
+
+void write_log_line(LogLevel level, std::string_view module_, std::string_view msg, LogFields fields) {
   std::string line;
   line.reserve(128);
   if (g_config.json) {

@@ -36,6 +36,10 @@ LogLevel parse_log_level(std::string_view name, bool* ok);
 // Replaces the output (tests, or a daemon that forwards lines); nullptr restores stderr.
 void set_log_sink(std::function<void(std::string_view line)> sink);
 
+// One line in the configured format, whatever the level setting: a command's final outcome, which
+// must reach a --log-json reader even at --log-level off. Loggers go through this too.
+void write_log_line(LogLevel level, std::string_view module, std::string_view msg, LogFields fields);
+
 class Logger {
  public:
   explicit Logger(std::string_view module) : module_(module) {}

@@ -88,6 +88,15 @@ TEST_CASE("issue: bad input fails clearly and writes nothing", "[integration]") 
       CHECK(r.exit_code == 2);
       CHECK(r.err.find("error:") != std::string::npos);
     }
+    // A valid name whose _acme-challenge name would pass 253 characters: refused before ordering.
+    const std::string label(63, 'a');
+    const std::string long_name = label + "." + label + "." + label + "." + std::string(45, 'c') + ".test";
+    auto argv = issue_argv(*pebble, {long_name}, tmp / "out", tmp / "state");
+    auto r = run_command(argv);
+    INFO(describe(argv, r));
+    CHECK(r.exit_code == 2);
+    CHECK(r.err.find("is too long for DNS-01") != std::string::npos);
+    CHECK(r.err.find("order created") == std::string::npos);
   }
   SECTION("unreachable directory") {
     auto argv = issue_argv(*pebble, {"keep.example.test"}, tmp / "out", tmp / "state");
@@ -270,6 +279,18 @@ TEST_CASE("revoke, key rollover and deactivation", "[integration]") {
   run_ok(issue_argv(*pebble, {"rev.example.test"}, tmp / "a", tmp / "state"));
   const auto serial = check_issued(*pebble, tmp / "a", {"rev.example.test"});
   CHECK(pebble->cert_status_by_serial(serial).find("Valid") != std::string::npos);
+  // Refused before anything is sent: a negative reason, a reason that does not exist, the chain file.
+  for (const std::vector<std::string>& bad : {std::vector<std::string>{"--cert", (tmp / "a" / "cert.pem").string(), "--reason=-5"},
+                                             {"--cert", (tmp / "a" / "cert.pem").string(), "--reason", "7"},
+                                             {"--cert", (tmp / "a" / "chain.pem").string()}}) {
+    auto argv = with({certpilot_binary().string(), "revoke"}, bad);
+    const auto r = run_command(with(argv, ca));
+    INFO(describe(argv, r));
+    CHECK(r.exit_code == 2);
+  }
+  const auto chain_file = run_command(with({certpilot_binary().string(), "revoke", "--cert", (tmp / "a" / "chain.pem").string()}, ca));
+  CHECK_THAT(chain_file.err, Catch::Contains("starts with a CA certificate") && Catch::Contains("pass cert.pem or fullchain.pem"));
+  CHECK(pebble->cert_status_by_serial(serial).find("Valid") != std::string::npos);
   run_ok(with({certpilot_binary().string(), "revoke", "--cert", (tmp / "a" / "cert.pem").string(), "--reason", "4"}, ca));
   CHECK(pebble->cert_status_by_serial(serial).find("Revoked") != std::string::npos);
 
@@ -381,6 +402,15 @@ TEST_CASE("account and issue: no account, a bad --ca-bundle and a mailto: --emai
                      "root(s) that signed the server's HTTPS certificate\n");
   const auto shown = with(with({bin, "account", "show"}, ca), {"--ca-bundle", (tmp / "passwd").string()});
   CHECK(run_command(shown).exit_code == 2);
+  // With --log-json the outcome is one more JSON object, with a time (stderr is not journald here).
+  const auto json = with({bin, "--log-json", "--log-level", "off"}, with(with(std::vector<std::string>(issue.begin() + 1, issue.end()), ca),
+                                                                          {"--ca-bundle", (tmp / "passwd").string()}));
+  const auto j = run_command(json);
+  INFO(describe(json, j));
+  CHECK(j.exit_code == 2);
+  CHECK(j.err.rfind("{\"time\":\"", 0) == 0);
+  CHECK_THAT(j.err, Catch::Contains("\"level\":\"error\",\"module\":\"certpilot\",\"msg\":\"--ca-bundle: CA bundle ") &&
+                        Catch::Contains("\"command\":\"issue\",\"exit_code\":\"2\"}\n"));
   write_file(tmp / "cert.pem", "not read: the bundle is checked first\n");
   const auto revoke =
       with(with({bin, "revoke", "--cert", (tmp / "cert.pem").string()}, ca), {"--ca-bundle", (tmp / "passwd").string()});

@@ -78,3 +78,18 @@ TEST_CASE("wildcard helpers", "[util]") {
   CHECK(domain_without_wildcard("*.example.com") == "example.com");
   CHECK(domain_without_wildcard("www.example.com") == "www.example.com");
 }
+
+TEST_CASE("check_dns01_name_length: _acme-challenge.<name> must fit in 253 characters", "[util]") {
+  using certpilot::util::check_dns01_name_length;
+  const std::string label(63, 'a');
+  const std::string base = label + "." + label + "." + label + "." + std::string(40, 'c') + ".test";  // 237
+  REQUIRE(base.size() == 237);
+  CHECK(check_dns01_name_length(base));
+  CHECK(check_dns01_name_length("*." + base));  // the wildcard shares its base name's challenge name
+  const std::string too_long = "d" + base;      // 238
+  const auto r = check_dns01_name_length(too_long);
+  REQUIRE_FALSE(r);
+  CHECK(r.error().code == certpilot::util::Errc::invalid_input);
+  CHECK_THAT(r.error().message, Catch::Contains("too long for DNS-01") && Catch::Contains("would be 254 characters") &&
+                                    Catch::Contains("at most 237 (239 with \"*.\")"));
+}
