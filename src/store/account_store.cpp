@@ -2,6 +2,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -12,6 +13,7 @@
 
 #include "store/detail/fs.hpp"
 #include "store/store.hpp"
+#include "util/log.hpp"
 #include "util/strings.hpp"
 #include "util/time.hpp"
 
@@ -23,6 +25,8 @@ using util::Errc;
 using util::fail;
 
 namespace {
+
+const util::Logger kLog("store");
 
 std::string sanitize(std::string_view s, bool keep_case) {
   std::string out;
@@ -78,11 +82,50 @@ Result<AccountRecord> record_from_json(const std::string& text, const fs::path& 
   return r;
 }
 
-Result<StoredAccount> load_from(const fs::path& dir) {
+Result<AccountRecord> load_record(const fs::path& dir) {
   CERTPILOT_TRY(const std::string text, detail::read_file(dir / "account.json"), "loading account");
   CERTPILOT_TRY(auto record, record_from_json(text, dir / "account.json"), "loading account");
+  return record;
+}
+
+Result<StoredAccount> load_with_key(AccountRecord record, const fs::path& dir) {
   CERTPILOT_TRY(auto key, crypto::PrivateKey::load((dir / "key.pem").string()), "loading account key");
   return StoredAccount{std::move(record), std::move(key), dir};
+}
+
+Result<StoredAccount> load_from(const fs::path& dir) {
+  auto record = load_record(dir);
+  if (!record) return fail(record.error());
+  return load_with_key(std::move(*record), dir);
+}
+
+// The account in dir when it belongs to directory_url, nullopt when it belongs to another CA. One
+// host may serve several directories (Pebble, staging paths): the URL must match exactly. Only a
+// match's key is loaded, so another CA's account cannot stand in the way.
+Result<std::optional<StoredAccount>> load_if_for(const fs::path& dir, std::string_view directory_url) {
+  auto record = load_record(dir);
+  if (!record) return fail(record.error());
+  if (record->directory_url != directory_url) return std::optional<StoredAccount>();
+  auto account = load_with_key(std::move(*record), dir);
+  if (!account) return fail(account.error());
+  return std::optional<StoredAccount>(std::move(*account));
+}
+
+// A folder under accounts/<ca-host>/ that holds no account.json is not an account certpilot wrote
+// (save_account renames a complete folder into place): a stray `mkdir`, a copy left by hand.
+bool lacks_account_json(const fs::path& dir) {
+  struct stat st {};
+  return ::lstat((dir / "account.json").c_str(), &st) != 0 && errno == ENOENT;
+}
+
+void warn_skipped(const fs::path& dir, const util::Error& why) {
+  if (lacks_account_json(dir)) {
+    kLog.warn("skipping a folder without account.json; remove it if it is not an account you keep",
+              {{"path", dir.string()}});
+  } else {
+    kLog.warn("skipping an account that does not load; repair it or move it out of accounts/",
+              {{"path", dir.string()}, {"error", why.message}});
+  }
 }
 
 std::vector<fs::path> subdirs(const fs::path& dir) {
@@ -173,29 +216,49 @@ Result<StoredAccount> Store::load_account(std::string_view directory_url, std::s
   return load_from(options_.root / "accounts" / host / clean);
 }
 
+// What an operator expects when a folder under accounts/<ca-host>/ does not load:
+// - no account.json (a stray folder): it is no account; skip it with a warning, so one `mkdir` does
+//   not stop every command.
+// - an account.json (or its key.pem) that exists but cannot be read or parsed: skip it too, so a
+//   valid account beside it is still used. But when no valid account matches, that broken one may
+//   be *the* account for this CA (its directory URL cannot be read to tell): registering a second
+//   account silently would leave two accounts and hide the broken one, so the error names it
+//   instead (Errc::io: a local file to repair or move away).
 Result<std::optional<StoredAccount>> Store::find_account(std::string_view directory_url) const {
   CERTPILOT_TRY(const std::string host, ca_host_folder(directory_url), "finding account");
   std::optional<StoredAccount> best;
+  std::optional<util::Error> broken;  // the first account that exists but does not load
   for (const auto& dir : subdirs(options_.root / "accounts" / host)) {
-    auto account = load_from(dir);
-    if (!account) return fail(account.error().wrapped("finding account for " + std::string(directory_url)));
-    // One host may serve several directories (Pebble, staging paths): match the URL exactly.
-    if (account->record.directory_url != directory_url) continue;
-    if (!best || account->record.created.value_or(SysTime{}) > best->record.created.value_or(SysTime{})) {
-      best = std::move(*account);
+    auto account = load_if_for(dir, directory_url);
+    if (!account) {
+      warn_skipped(dir, account.error());
+      if (!broken && !lacks_account_json(dir)) broken = account.error();
+      continue;
     }
+    if (!*account) continue;
+    if (!best || (*account)->record.created.value_or(SysTime{}) > best->record.created.value_or(SysTime{})) {
+      best = std::move(**account);
+    }
+  }
+  if (!best && broken) {
+    return fail(Errc::io, "finding account for " + std::string(directory_url) + ": " + broken->message +
+                              "; repair that account, or move its folder out of " +
+                              (options_.root / "accounts" / host).string() + " to register a new one");
   }
   return best;
 }
 
 Result<std::vector<AccountRecord>> Store::list_accounts() const {
+  // Skips what find_account skips, so a listing shows every account a command could use.
   std::vector<AccountRecord> out;
   for (const auto& host : subdirs(options_.root / "accounts")) {
     for (const auto& dir : subdirs(host)) {
-      auto text = detail::read_file(dir / "account.json");
-      if (!text) return fail(text.error().wrapped("listing accounts"));
-      CERTPILOT_TRY(auto record, record_from_json(*text, dir / "account.json"), "listing accounts");
-      out.push_back(std::move(record));
+      auto record = load_record(dir);
+      if (!record) {
+        warn_skipped(dir, record.error());
+        continue;
+      }
+      out.push_back(std::move(*record));
     }
   }
   return out;

@@ -9,6 +9,7 @@
 #include <optional>
 
 #include "store/detail/fs.hpp"
+#include "util/log.hpp"
 
 namespace certpilot::store {
 
@@ -17,6 +18,8 @@ using util::Errc;
 using util::fail;
 
 namespace {
+
+const util::Logger kLog("store");
 
 long number_of(const std::string& s) {
   if (s.empty() || s.size() > 9 || !std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; })) {
@@ -40,8 +43,23 @@ util::Result<fs::path> normalise(const fs::path& dir_in) {
   return dir;
 }
 
-// What is at `dir` (normalised): nothing (nullopt), or certpilot's symlink (its target). Anything
-// else is refused without touching it.
+// The version folder a symlink at `dir` names, when it is one inside DIR.versions/: certpilot's own
+// relative "DIR.versions/<n>", or one an operator set for a manual rollback, maybe absolute
+// ("ln -sfn /srv/a.versions/7 /srv/a"). Compared as canonical folders, so both spellings (and a
+// path through a symlinked parent) are recognised. The target itself may be missing (dangling).
+std::optional<fs::path> version_target(const fs::path& dir, const fs::path& target) {
+  fs::path resolved = (target.is_absolute() ? target : dir.parent_path() / target).lexically_normal();
+  if (!resolved.has_filename()) resolved = resolved.parent_path();  // "a.versions/7/"
+  std::error_code ec;
+  const fs::path parent = fs::weakly_canonical(resolved.parent_path(), ec);
+  if (ec) return std::nullopt;
+  const fs::path versions = fs::weakly_canonical(versions_of(dir), ec);
+  if (ec || parent != versions) return std::nullopt;
+  return resolved;
+}
+
+// What is at `dir` (normalised): nothing (nullopt), or certpilot's symlink (the version folder it
+// names). Anything else is refused without touching it.
 util::Result<std::optional<fs::path>> inspect(const fs::path& dir) {
   const std::string base = dir.filename().string();
   struct stat st {};
@@ -52,7 +70,8 @@ util::Result<std::optional<fs::path>> inspect(const fs::path& dir) {
   }
   std::error_code ec;
   const fs::path target = S_ISLNK(st.st_mode) ? fs::read_symlink(dir, ec) : fs::path();
-  if (!S_ISLNK(st.st_mode) || ec || target.parent_path() != fs::path(base + ".versions")) {
+  const auto version = S_ISLNK(st.st_mode) && !ec ? version_target(dir, target) : std::nullopt;
+  if (!version) {
     const fs::path versions = dir.parent_path() / (base + ".versions");
     return fail(Errc::invalid_input,
                 dir.string() + " already exists and was not written by certpilot (" +
@@ -61,7 +80,37 @@ util::Result<std::optional<fs::path>> inspect(const fs::path& dir) {
                     "/<n>/ so a new set replaces the old one atomically. Move it away (or pick another --out) "
                     "and run again");
   }
-  return std::optional<fs::path>(target);
+  return std::optional<fs::path>(*version);
+}
+
+// After DIR was switched to `next`: the previous set stays for readers that resolved DIR just
+// before the switch; older sets and sets never switched to go. But when DIR named no existing
+// version (a manual rollback to a number that is gone, or DIR removed by hand), nothing tells which
+// sets are stale: removing all would lose every earlier key and certificate, so the `keep` newest
+// stay and the operator is told.
+void prune_versions(const fs::path& dir, const std::vector<fs::path>& entries, long current, long next,
+                    int keep) {
+  std::vector<long> numbers;
+  for (const auto& p : entries) {
+    if (const long n = number_of(p.filename().string()); n >= 0 && n != next) numbers.push_back(n);
+  }
+  const bool current_exists = std::find(numbers.begin(), numbers.end(), current) != numbers.end();
+  std::sort(numbers.rbegin(), numbers.rend());
+  const auto kept = [&](long n) {
+    if (current_exists) return n == current;
+    const auto rank = std::find(numbers.begin(), numbers.end(), n) - numbers.begin();
+    return rank < keep;
+  };
+  if (!current_exists && !numbers.empty()) {
+    kLog.warn("output folder linked to no existing set; kept the newest earlier sets, remove those you do not need",
+              {{"path", dir.string()}, {"linked", current < 0 ? std::string("none") : std::to_string(current)},
+               {"kept", std::min<std::size_t>(numbers.size(), static_cast<std::size_t>(std::max(keep, 0)))},
+               {"versions", versions_of(dir).string()}});
+  }
+  for (const auto& p : entries) {
+    const long n = number_of(p.filename().string());
+    if (n >= 0 && n != next && !kept(n)) detail::remove_tree(p);
+  }
 }
 
 }  // namespace
@@ -176,11 +225,7 @@ util::Result<void> write_output_dir(const OutputDirHold& hold, const crypto::Pri
   if (auto r = detail::replace_symlink(dir, fs::path(base + ".versions") / version); !r) {
     return fail(r.error().wrapped(ctx));
   }
-  // Keep the new and the previous set; remove older ones and sets never switched to.
-  for (const auto& p : entries) {
-    const long n = number_of(p.filename().string());
-    if (n >= 0 && n != current) detail::remove_tree(p);
-  }
+  prune_versions(dir, entries, current, next, options.keep_unlinked);
   return util::ok();
 }
 

@@ -5,7 +5,13 @@
 // A new set is written to DIR.versions/<n+1>.tmp, fsync'ed, renamed, and DIR is switched with one
 // rename(2) of a temporary symlink, so a reader opening DIR/key.pem and DIR/cert.pem sees one set;
 // rename(2) cannot replace a non-empty folder, a symlink it can. The previous set is kept (a reader
-// that resolved DIR just before the switch still finds its files); older ones are removed.
+// that resolved DIR just before the switch still finds its files); older ones are removed. When DIR
+// named no existing set (an operator pointed it at a number that is gone, or removed it), the
+// `keep_unlinked` newest sets are kept besides the new one, with a warning: never all removed.
+//
+// A manual rollback points DIR at an earlier set: "ln -sfn DIR.versions/<n> DIR", relative or
+// absolute; any symlink whose target resolves (canonically) inside DIR.versions/ is certpilot's.
+// The link certpilot writes next is relative again.
 //
 // If DIR exists and is not such a symlink (a plain folder or file from elsewhere), nothing is
 // touched and the error says how to proceed: certpilot never deletes or migrates files it did not
@@ -24,6 +30,9 @@ namespace certpilot::store {
 
 struct OutputDirOptions {
   FaultHook fault_hook;  // tests only; steps "version_written", "before_swap"
+  // Sets kept besides the new one when DIR named no existing set, 0 or more; the store's default
+  // archive_keep, since nothing tells which of them the operator still wants.
+  int keep_unlinked = StoreOptions{}.archive_keep;
 };
 
 // Checks, without creating or changing anything, that write_output_dir could write `dir`: nothing

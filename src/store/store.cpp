@@ -59,7 +59,11 @@ Result<void> Store::step(std::string_view name) const {
 }
 
 Result<Store> Store::open(StoreOptions options) {
-  if (options.root.empty()) return fail(Errc::invalid_input, "store: no storage folder configured");
+  // Only --state can be empty here: the config file refuses an empty [storage] dir. An empty root
+  // would otherwise become the working directory.
+  if (options.root.empty()) {
+    return fail(Errc::invalid_input, "--state is empty; give a folder, e.g. /var/lib/certpilot");
+  }
   if (options.archive_keep < 0) return fail(Errc::invalid_input, "store: archive_keep must be 0 or more");
   options.root = fs::absolute(options.root);
   // The root may be the operator's own folder (--state ~/certs): created 0700 if missing, never

@@ -118,9 +118,13 @@ class Store {
   // Writes accounts/<ca-host>/<id>/{account.json, key.pem 0600} as one step (a temp folder renamed
   // into place; an existing account is exchanged atomically, e.g. after a key rollover).
   Result<AccountRecord> save_account(AccountRecord record, const crypto::PrivateKey& key) const;
-  // The newest account for this CA directory URL; nullopt when there is none.
+  // The newest account for this CA directory URL; nullopt when there is none. Folders that do not
+  // load (no account.json, an unreadable or corrupt account.json or key.pem) are skipped with a
+  // warning naming them and never removed; but when none loads for this URL and one such account
+  // exists, Errc::io naming it, so a broken account is repaired rather than silently replaced.
   Result<std::optional<StoredAccount>> find_account(std::string_view directory_url) const;
   Result<StoredAccount> load_account(std::string_view directory_url, std::string_view id) const;
+  // Every account.json that loads, under every CA host; the others are skipped with a warning.
   Result<std::vector<AccountRecord>> list_accounts() const;
 
  private:

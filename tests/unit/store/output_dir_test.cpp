@@ -3,6 +3,8 @@
 
 #include <catch2/catch.hpp>
 
+#include <algorithm>
+
 #include "store/output_dir.hpp"
 #include "support/file_size_limit.hpp"
 #include "support/temp_dir.hpp"
@@ -260,4 +262,104 @@ TEST_CASE("output dir: DIR.versions that cannot be a folder is refused by the ho
   auto proc = OutputDirHold::take("/proc/certpilot-test-out");
   REQUIRE_FALSE(proc.has_value());
   CHECK(proc.error().code == util::Errc::io);
+}
+
+namespace {
+
+std::vector<std::string> versions_in(const fs::path& versions) {
+  std::vector<std::string> out;
+  for (const auto& e : fs::directory_iterator(versions)) {
+    if (e.path().filename() != ".lock") out.push_back(e.path().filename().string());
+  }
+  const auto by_number = [](const std::string& a, const std::string& b) { return std::stol(a) < std::stol(b); };
+  std::sort(out.begin(), out.end(), by_number);
+  return out;
+}
+
+void relink(const fs::path& link, const fs::path& target) {
+  fs::remove(link);
+  fs::create_symlink(target, link);
+}
+
+}  // namespace
+
+TEST_CASE("output dir: a link to a missing version never prunes the newest existing sets", "[store][out]") {
+  test::TempDir tmp;
+  const fs::path out = tmp / "out";
+  const fs::path versions = tmp / "out.versions";
+  const auto first = make_material({"a.example.test"});
+  const auto second = make_material({"a.example.test"});
+  REQUIRE(write_output_dir(out, first.key, first.chain, {"a.example.test"}).has_value());
+  REQUIRE(write_output_dir(out, second.key, second.chain, {"a.example.test"}).has_value());
+  const auto next = make_material({"a.example.test"});
+
+  SECTION("QA's case: ln -sfn out.versions/99 out keeps 0 and 1 beside 100") {
+    relink(out, "out.versions/99");
+    REQUIRE(write_output_dir(out, next.key, next.chain, {"a.example.test"}).has_value());
+    CHECK(versions_in(versions) == std::vector<std::string>{"0", "1", "100"});
+    CHECK(fs::read_symlink(out) == fs::path("out.versions/100"));
+    CHECK(test::read_file(out / "cert.pem") == next.chain.leaf_pem());
+    CHECK(crypto::PrivateKey::load((versions / "0/key.pem").string()).value().public_der() ==
+          first.key.public_der());
+  }
+  SECTION("only keep_unlinked newest are kept besides the new one") {
+    for (const char* n : {"2", "3", "4", "5", "6"}) fs::copy(versions / "1", versions / n);
+    relink(out, "out.versions/99");
+    OutputDirOptions o;
+    CHECK(o.keep_unlinked == 5);  // the store's default archive_keep
+    REQUIRE(write_output_dir(out, next.key, next.chain, {"a.example.test"}, o).has_value());
+    CHECK(versions_in(versions) == std::vector<std::string>{"2", "3", "4", "5", "6", "100"});
+    o.keep_unlinked = 1;
+    relink(out, "out.versions/42");
+    const auto last = make_material({"a.example.test"});
+    REQUIRE(write_output_dir(out, last.key, last.chain, {"a.example.test"}, o).has_value());
+    CHECK(versions_in(versions) == std::vector<std::string>{"100", "101"});
+    CHECK(test::read_file(out / "cert.pem") == last.chain.leaf_pem());
+  }
+  SECTION("DIR removed by hand") {
+    fs::remove(out);
+    REQUIRE(write_output_dir(out, next.key, next.chain, {"a.example.test"}).has_value());
+    CHECK(versions_in(versions) == std::vector<std::string>{"0", "1", "2"});
+    CHECK(test::read_file(out / "cert.pem") == next.chain.leaf_pem());
+  }
+}
+
+TEST_CASE("output dir: an absolute link into its own DIR.versions is a rollback and the new link is relative",
+          "[store][out]") {
+  test::TempDir tmp;
+  const fs::path out = tmp / "out";
+  const fs::path versions = tmp / "out.versions";
+  const auto first = make_material({"a.example.test"});
+  const auto second = make_material({"a.example.test"});
+  REQUIRE(write_output_dir(out, first.key, first.chain, {"a.example.test"}).has_value());
+  REQUIRE(write_output_dir(out, second.key, second.chain, {"a.example.test"}).has_value());
+  fs::create_directory_symlink(tmp.path(), tmp / "alias");
+  // Absolute; with a trailing '/'; through a symlinked parent; relative but spelt differently.
+  const std::string form = GENERATE("abs", "abs/", "alias", "./");
+  const fs::path target = form == "abs"     ? versions / "0"
+                          : form == "abs/"  ? fs::path(versions.string() + "/0/")
+                          : form == "alias" ? tmp / "alias/out.versions/0"
+                                            : fs::path("./out.versions/0");
+  relink(out, target);
+  CHECK(check_output_dir(out).value() == out);
+  CHECK(test::read_file(out / "cert.pem") == first.chain.leaf_pem());  // rolled back
+
+  const auto next = make_material({"a.example.test"});
+  REQUIRE(write_output_dir(out, next.key, next.chain, {"a.example.test"}).has_value());
+  CHECK(fs::read_symlink(out) == fs::path("out.versions/2"));
+  CHECK(test::read_file(out / "cert.pem") == next.chain.leaf_pem());
+  // The set rolled back to is the previous one now, and kept.
+  CHECK(versions_in(versions) == std::vector<std::string>{"0", "2"});
+}
+
+TEST_CASE("output dir: an absolute link into another DIR's versions is still foreign", "[store][out]") {
+  test::TempDir tmp;
+  const auto m = make_material({"a.example.test"});
+  REQUIRE(write_output_dir(tmp / "other", m.key, m.chain, {"a.example.test"}).has_value());
+  fs::create_symlink(tmp / "other.versions/0", tmp / "out");
+  auto r = check_output_dir(tmp / "out");
+  REQUIRE_FALSE(r.has_value());
+  CHECK(r.error().code == util::Errc::invalid_input);
+  CHECK(r.error().message.find("was not written by certpilot (a foreign symlink)") != std::string::npos);
+  CHECK(fs::read_symlink(tmp / "out") == tmp / "other.versions/0");
 }

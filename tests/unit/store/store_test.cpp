@@ -330,3 +330,10 @@ TEST_CASE("store: the accounts lock makes a second holder wait", "[store]") {
   CHECK(second.load());
   CHECK(store.lock("web", LockWait::no_wait));  // not the lock of any certificate
 }
+
+TEST_CASE("store: an empty --state is refused with what to give instead", "[store]") {
+  auto r = Store::open({"", 5, {}});
+  REQUIRE_FALSE(r.has_value());
+  CHECK(r.error().code == util::Errc::invalid_input);
+  CHECK(r.error().message == "--state is empty; give a folder, e.g. /var/lib/certpilot");
+}
