@@ -10,6 +10,8 @@
 #include <mutex>
 #include <vector>
 
+#include "util/subprocess.hpp"
+
 namespace certpilot::util {
 namespace {
 
@@ -36,7 +38,9 @@ void write_all(const char* data, std::size_t size) {
 void on_signal(int) {
   if (g_signals.fetch_add(1) >= 1) {
     // The operator insisted: leave now, clean-up or not, but say what is left (write(2) only:
-    // async-signal-safe).
+    // async-signal-safe). Running hooks go too: each has its own process group, which the
+    // terminal's Ctrl-C never reaches, so they would run on, orphaned, changing DNS after we left.
+    signal_running_children();
     static constexpr char kHead[] = "certpilot: interrupted again: exiting without clean-up";
     write_all(kHead, sizeof kHead - 1);
     const std::string* note = g_abandon_note.load();

@@ -13,7 +13,8 @@ void reset_cancel();              // tests
 bool sleep_cancellable(std::chrono::milliseconds d);
 // Installs SIGINT/SIGTERM handlers that call request_cancel(); a second signal exits at once
 // (130), printing the note set by set_abandon_note, or a general one, so the operator learns what
-// the skipped clean-up leaves behind.
+// the skipped clean-up leaves behind. It first signals every program util::run_process is running
+// (ProcessOptions::hard_exit_signal, SIGKILL by default), so no hook outlives us.
 void install_cancel_signal_handlers();
 // What a second signal would leave behind because of `owner` (e.g. one solver's TXT records not yet
 // removed), one line per item; "" when nothing. The notes of every owner are printed together;

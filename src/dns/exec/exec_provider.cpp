@@ -1,8 +1,5 @@
 #include "dns/exec/exec_provider.hpp"
 
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include "util/cancel.hpp"
 #include "util/strings.hpp"
 #include "util/subprocess.hpp"
@@ -19,6 +16,11 @@ constexpr std::chrono::milliseconds kStopGrace{2000};
 }  // namespace
 
 Result<ProviderPtr> ExecProvider::create(const std::map<std::string, std::string>& options) {
+  return create(options, util::program_search_path());
+}
+
+Result<ProviderPtr> ExecProvider::create(const std::map<std::string, std::string>& options,
+                                         std::string_view search_path) {
   ExecConfig config;
   for (const auto& [key, value] : options) {
     if (key == "program") {
@@ -38,9 +40,11 @@ Result<ProviderPtr> ExecProvider::create(const std::map<std::string, std::string
   if (config.program.empty()) {
     return util::fail(util::Errc::invalid_input, "exec: no program given; pass --dns-opt program=/path/to/hook");
   }
-  if (config.program.find('/') != std::string::npos && ::access(config.program.c_str(), X_OK) != 0) {
-    return util::fail(util::Errc::invalid_input, "exec: program '" + config.program + "' is missing or not executable");
-  }
+  // Found out now, not after an order was created: a name missing from PATH, a folder, a script
+  // whose #! interpreter is gone. The absolute path keeps every later run on the same file.
+  auto program = util::resolve_program(config.program, search_path);
+  if (!program) return util::fail(program.error().wrapped("exec"));
+  config.program = std::move(*program);
   return ProviderPtr(std::make_unique<ExecProvider>(std::move(config)));
 }
 

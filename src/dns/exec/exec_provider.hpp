@@ -6,10 +6,13 @@
 // that quotes the program's stderr. The program is run directly, never through a shell.
 // On SIGINT/SIGTERM (util::cancel_requested) a running hook gets SIGTERM, then SIGKILL 2 s later,
 // and the call fails with Errc::cancelled; clean-up hooks run under the solver's CancelShield,
-// which hides the cancellation, so they finish.
+// which hides the cancellation, so they finish. A second signal, on which certpilot exits at once,
+// SIGKILLs the hook's process group (util/cancel). A hook counts as finished when it exits: a
+// process it leaves running in the background may keep its output open without holding us.
 #include <chrono>
 #include <map>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "dns/provider.hpp"
@@ -26,8 +29,12 @@ inline const std::vector<std::string> kExecOptions{"program", "timeout"};
 
 class ExecProvider final : public Provider {
  public:
-  // Options: program=PATH (required), timeout=SECONDS.
+  // Options: program=PATH (required), timeout=SECONDS. The program is checked here, before any
+  // order exists (found, a file, executable, its #! interpreter too), and kept as an absolute
+  // path; a name without '/' is looked up in `search_path` (default: the PATH hooks are run with).
   static Result<ProviderPtr> create(const std::map<std::string, std::string>& options);
+  static Result<ProviderPtr> create(const std::map<std::string, std::string>& options,
+                                    std::string_view search_path);
   explicit ExecProvider(ExecConfig config) : config_(std::move(config)) {}
   std::string_view name() const override { return "exec"; }
   Result<void> present(const TxtRecord& record) override { return run("present", record); }

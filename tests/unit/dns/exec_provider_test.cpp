@@ -1,12 +1,15 @@
 // dns/exec: the operator's hook program, run directly with argv and CERTPILOT_* variables.
 #include <catch2/catch.hpp>
 
+#include <signal.h>
+
 #include <filesystem>
 #include <thread>
 
 #include "dns/exec/exec_provider.hpp"
 #include "support/temp_dir.hpp"
 #include "util/cancel.hpp"
+#include "util/log.hpp"
 
 using namespace certpilot;
 using util::Errc;
@@ -139,13 +142,56 @@ TEST_CASE("exec: SIGINT/SIGTERM stops a running present hook; clean-up hooks und
   util::reset_cancel();
 }
 
-TEST_CASE("exec: a program looked up in PATH that does not exist fails at run time", "[dns]") {
-  auto p = make({{"program", "certpilot-no-such-hook-xyz"}});
+TEST_CASE("exec: a program name without '/' is looked up in PATH at creation and kept as an absolute path", "[dns]") {
+  test::TempDir dir;
+  const auto hook = write_hook(dir);
+  // Not found: refused before any order is created, instead of "cannot run" once the order exists.
+  auto missing = dns::ExecProvider::create({{"program", "hook.sh"}}, "/nonexistent:/usr/bin");
+  REQUIRE_FALSE(missing);
+  CHECK(missing.error().code == Errc::invalid_input);
+  CHECK(missing.error().message ==
+        "exec: program 'hook.sh' not found in PATH; give an absolute path (e.g. /etc/certpilot/hooks/hook.sh)");
+  // Found: the file found is the one run, whatever PATH is later.
+  auto found = dns::ExecProvider::create({{"program", "hook.sh"}}, "/nonexistent:" + dir.path().string());
+  REQUIRE(found);
+  auto r = (*found)->present(kRecord);
+  REQUIRE(r);
+  CHECK_THAT(test::read_file(dir / "calls.log"), Catch::StartsWith("argc=3 [present]"));
+  // The default search path is the one hooks run with.
+  CHECK(dns::ExecProvider::create({{"program", "sh"}}));
+}
+
+TEST_CASE("exec: a hook's script whose #! interpreter went missing after creation names it at run time", "[dns]") {
+  test::TempDir dir;
+  const auto interp = dir / "interp";
+  fs::copy_file("/bin/sh", interp);
+  const auto hook = dir / "hook.sh";
+  test::write_file(hook, "#!" + interp.string() + "\nexit 0\n");
+  fs::permissions(hook, fs::perms::owner_all);
+  auto p = make({{"program", hook.string()}});
+  fs::remove(interp);
   auto r = p->present(kRecord);
   REQUIRE_FALSE(r);
   CHECK(r.error().code == Errc::invalid_input);
   // No "exec: " of its own: the solver puts "exec: adding TXT <fqdn>: " in front.
-  CHECK_THAT(r.error().message, Catch::StartsWith("cannot run 'certpilot-no-such-hook-xyz'"));
+  CHECK(r.error().message == "cannot run '" + hook.string() + "': interpreter " + interp.string() +
+                                 " (from the #! line of " + hook.string() + ") not found");
+}
+
+TEST_CASE("exec: a hook that exits 0 leaving a background process holding its output succeeds", "[dns]") {
+  // The QA case: `setsid sleep 20 &` in the hook made present() wait out the timeout and fail.
+  test::TempDir dir;
+  const auto pids = dir / "pids";
+  const auto hook = write_hook(dir, "setsid sleep 20 & echo $! > '" + pids.string() + "'\nexit 0");
+  auto p = make({{"program", hook.string()}, {"timeout", "10s"}});
+  util::set_log_sink([](std::string_view) {});  // the "still holds its output open" warning
+  const auto start = std::chrono::steady_clock::now();
+  auto r = p->present(kRecord);
+  const auto took = std::chrono::steady_clock::now() - start;
+  util::set_log_sink(nullptr);
+  ::kill(std::stoi("0" + test::read_file(pids)), SIGKILL);
+  CHECK(r);
+  CHECK(took < std::chrono::seconds(3));
 }
 
 TEST_CASE("exec: create() rejects bad options", "[dns]") {
@@ -159,12 +205,20 @@ TEST_CASE("exec: create() rejects bad options", "[dns]") {
   };
   fails_with({}, "exec: no program given; pass --dns-opt program=/path/to/hook");
   fails_with({{"program", ""}}, "exec: no program given; pass --dns-opt program=/path/to/hook");
-  fails_with({{"program", (dir / "missing.sh").string()}},
-             "exec: program '" + (dir / "missing.sh").string() + "' is missing or not executable");
+  fails_with({{"program", (dir / "missing.sh").string()}}, "exec: program '" + (dir / "missing.sh").string() +
+                                                             "' is missing or not executable: No such file or directory");
   const fs::path plain = dir / "plain.sh";
   test::write_file(plain, "#!/bin/sh\nexit 0\n");
   fs::permissions(plain, fs::perms::owner_read | fs::perms::owner_write);
-  fails_with({{"program", plain.string()}}, "exec: program '" + plain.string() + "' is missing or not executable");
+  fails_with({{"program", plain.string()}}, "exec: program '" + plain.string() + "' is not executable; chmod +x it");
+  fails_with({{"program", dir.path().string()}},
+             "exec: program '" + dir.path().string() + "' is a folder, not a program; give the hook file in it");
+  const fs::path no_interp = dir / "no-interp.sh";
+  test::write_file(no_interp, "#!/nonexistent/interp\nexit 0\n");
+  fs::permissions(no_interp, fs::perms::owner_all);
+  fails_with({{"program", no_interp.string()}}, "exec: program '" + no_interp.string() +
+                                                    "': interpreter /nonexistent/interp (from the #! line of " +
+                                                    no_interp.string() + ") not found");
   fails_with({{"program", hook.string()}, {"script", "x"}}, "exec: unknown option 'script' (known: program, timeout)");
   for (const char* bad : {"soon", "0", "0s", "-5", "1h30"}) {
     fails_with({{"program", hook.string()}, {"timeout", bad}},
