@@ -5,7 +5,9 @@
 #include "dns/propagation.hpp"
 #include "dns/server_address.hpp"
 #include "agent/secret_reader.hpp"
+#include "util/domain_name.hpp"
 #include "util/log.hpp"
+#include "util/strings.hpp"
 
 namespace certpilot::agent {
 
@@ -38,7 +40,7 @@ util::Result<std::unique_ptr<DnsContext>> DnsContext::create(const DnsSettings& 
   CERTPILOT_TRY(options.mode, dns::parse_propagation_mode(settings.propagation), "--propagation");
   if (options.mode == dns::PropagationMode::resolvers) {
     if (settings.resolvers.empty()) {
-      return util::fail(util::Errc::invalid_input, "--propagation resolvers needs --dns-resolver HOST[:PORT]");
+      return util::fail(util::Errc::invalid_input, "--propagation resolvers needs --dns-resolver IP[:PORT]");
     }
     options.propagation_resolvers = ctx->settings_.resolvers;
   }
@@ -57,6 +59,23 @@ std::unique_ptr<dns::Dns01Solver> DnsContext::make_solver() {
   return std::make_unique<dns::Dns01Solver>(std::vector<dns::ProviderRoute>{{"", provider_.get()}}, lookup(), options);
 }
 
+util::Result<void> DnsContext::check_zones(const std::vector<std::string>& names) {
+  if (!resolver_lookup_ || settings_.propagation != "authoritative") return util::ok();
+  const std::string fix = "; if these resolvers cannot answer SOA queries, use --propagation resolvers (wait for the "
+                          "--dns-resolver list) or --propagation off";
+  for (const auto& name : names) {
+    // The same name the solver asks about (acme::Dns01Challenge::record_name), so it finds the answers remembered.
+    const std::string challenge = util::to_lower("_acme-challenge." + std::string(util::domain_without_wildcard(name)));
+    auto target = resolver_lookup_->follow_cname(challenge);
+    if (!target) return util::fail(target.error().wrapped("following CNAMEs of " + challenge));
+    if (auto zone = resolver_lookup_->find_zone(*target); !zone) {
+      return util::fail(zone.error().code, "--propagation authoritative needs the zone of " + *target +
+                                                " to find its nameservers: " + zone.error().message + fix);
+    }
+  }
+  return util::ok();
+}
+
 util::Result<void> DnsContext::check_caa(const acme::Directory& directory, const std::vector<std::string>& names,
                                          const std::string& account_url) {
   const auto& identities = directory.caa_identities.empty() ? settings_.caa_identities : directory.caa_identities;
@@ -65,7 +84,7 @@ util::Result<void> DnsContext::check_caa(const acme::Directory& directory, const
     return util::ok();
   }
   if (!resolver_lookup_) {
-    kLog.info("CAA check skipped: no resolver to ask; pass --dns-resolver HOST[:PORT]");
+    kLog.info("CAA check skipped: no resolver to ask; pass --dns-resolver IP[:PORT]");
     return util::ok();
   }
   auto verdicts = dns::check_caa_all(resolver_lookup_->resolver(), names, {identities, account_url});

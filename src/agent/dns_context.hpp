@@ -31,6 +31,11 @@ class DnsContext {
   // --caa-identity where it publishes none. Skipped (with one line saying why) without either.
   // account_url: the open account's URL, compared with RFC 8657 accounturi parameters. Errors
   // start with "CAA check for <name>": callers add no CAA prefix of their own.
+  // With --propagation authoritative the zone of every challenge name (after CNAMEs) must be found
+  // to ask its nameservers: checked before ordering, so a resolver that cannot answer SOA queries
+  // is reported with the fix, not after an order and its TXT records exist. The solver reuses the
+  // answers. Other modes need no zone: nothing is checked.
+  util::Result<void> check_zones(const std::vector<std::string>& names);
   util::Result<void> check_caa(const acme::Directory& directory, const std::vector<std::string>& names,
                                const std::string& account_url);
 

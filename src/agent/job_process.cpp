@@ -1,5 +1,7 @@
 #include "agent/job_process.hpp"
 
+#include <csignal>
+
 #include <nlohmann/json.hpp>
 
 #include "agent/managed.hpp"
@@ -70,6 +72,9 @@ RenewResult renew_in_child(const JobCommand& command, const Config& config, cons
   p.timeout = command.timeout;
   p.inherit_stderr = true;
   p.should_stop = [] { return util::cancel_requested(); };
+  // The child is certpilot: to it this is the second signal too, so it exits at once and prints
+  // the TXT records it leaves (SIGKILL would leave them unnamed).
+  p.hard_exit_signal = SIGTERM;
   auto run = util::run_process(p);
   if (!run) return failed(cert, "starting the renewal job: " + run.error().message);
   const auto& r = *run;

@@ -67,6 +67,7 @@ util::Result<Obtained> obtain(const ObtainRequest& request, const store::Store& 
   if (auto caa = dns->check_caa(session.client->directory(), request.names, session.account.url); !caa) {
     return util::fail(std::move(caa).error());  // "CAA check for <name>: ..." says what failed
   }
+  CERTPILOT_TRY_VOID(dns->check_zones(request.names), "DNS");
   CERTPILOT_TRY(auto key, crypto::PrivateKey::generate(request.key_type), "certificate key");
   acme::IssueRequest issue{request.names, key, request.ca.preferred_chain, {}, std::chrono::minutes(10)};
   issue.order.profile = request.ca.profile;

@@ -13,7 +13,7 @@ void add_ca_flags(CLI::App& cmd, CaFlags& f, bool for_issuance) {
                  "ACME directory URL, or 'letsencrypt' / 'letsencrypt-staging' (default: Let's Encrypt production)");
   cmd.add_flag("--staging", f.staging, "Use Let's Encrypt's staging directory");
   cmd.add_option("--ca-bundle", f.ca_bundle, "PEM file with the root(s) that sign the CA's HTTPS certificate");
-  cmd.add_option("--state", f.state_dir, "State folder for accounts (and the store)")->capture_default_str();
+  cmd.add_option("--state", f.state_dir, "State folder for accounts (and the store)")->capture_default_str()->check(kNonEmptyFolder);
   if (!for_issuance) return;
   cmd.add_option("--email", f.emails, "Contact address for the ACME account (repeatable)");
   cmd.add_flag("--agree-tos", f.agree_tos, "Agree to the CA's terms of service");

@@ -37,6 +37,14 @@ struct DnsFlags {
   unsigned nameserver_port = 0;
 };
 
+// For --state: an empty value (--state "", or an unset variable in a script) would reach the store
+// as no folder at all.
+inline const CLI::Validator kNonEmptyFolder(
+    [](std::string& value) {
+      return value.empty() ? std::string("is empty; give a folder, e.g. /var/lib/certpilot") : std::string();
+    },
+    "FOLDER");
+
 void add_ca_flags(CLI::App& cmd, CaFlags& flags, bool for_issuance);
 void add_dns_flags(CLI::App& cmd, DnsFlags& flags);
 util::Result<agent::CaSettings> to_settings(const CaFlags& flags);

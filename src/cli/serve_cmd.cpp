@@ -31,7 +31,7 @@ std::function<int()> setup(CLI::App& app) {
   cmd->add_flag("--proxy-protocol", o.proxy_protocol, "Send a PROXY protocol v2 header to the backend");
   cmd->add_flag("--self-signed", o.self_signed, "Issue certificates for -d names from a local development CA");
   cmd->add_option("-d,--domain", o.self_signed_names, "Name for --self-signed (repeatable)");
-  cmd->add_option("--state", o.state_dir, "State folder (the local CA lives in <state>/local-ca)")->capture_default_str();
+  cmd->add_option("--state", o.state_dir, "State folder (the local CA lives in <state>/local-ca)")->capture_default_str()->check(kNonEmptyFolder);
   cmd->add_flag("--plaintext", o.plaintext, "Serve WITHOUT TLS (local development only; loopback addresses only)");
   cmd->add_flag("--force-plaintext-public", o.force_plaintext_public, "Allow --plaintext on non-loopback addresses");
   cmd->add_option("--default-name", o.default_name, "Certificate name for clients without SNI or with an unknown name "

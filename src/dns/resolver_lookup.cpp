@@ -12,9 +12,29 @@ Result<std::unique_ptr<ResolverLookup>> ResolverLookup::create(LookupOptions opt
   return std::unique_ptr<ResolverLookup>(new ResolverLookup(std::move(options), std::move(resolver), clock));
 }
 
-Result<std::string> ResolverLookup::follow_cname(const std::string& fqdn) { return dns::follow_cname(*resolver_, fqdn); }
+namespace {
+// Long enough to span one order (check, present, wait); short enough that a daemon that reuses a
+// lookup never acts on a CNAME or zone cut the operator has since changed.
+constexpr std::chrono::minutes kRemember{5};
+}  // namespace
 
-Result<std::string> ResolverLookup::find_zone(const std::string& fqdn) { return dns::find_zone(*resolver_, fqdn); }
+template <class Compute>
+Result<std::string> ResolverLookup::remembered(std::map<std::string, Remembered>& cache, const std::string& key,
+                                               Compute compute) {
+  const auto now = clock_.now();
+  if (auto it = cache.find(key); it != cache.end() && now - it->second.at < kRemember) return it->second.answer;
+  auto answer = compute();
+  if (answer) cache[key] = {*answer, now};
+  return answer;
+}
+
+Result<std::string> ResolverLookup::follow_cname(const std::string& fqdn) {
+  return remembered(cnames_, fqdn, [&] { return dns::follow_cname(*resolver_, fqdn); });
+}
+
+Result<std::string> ResolverLookup::find_zone(const std::string& fqdn) {
+  return remembered(zones_, fqdn, [&] { return dns::find_zone(*resolver_, fqdn); });
+}
 
 Result<void> ResolverLookup::wait_until_served(const std::vector<TxtExpectation>& expected) {
   PropagationOptions po;

@@ -4,6 +4,7 @@
 // public view).
 #include <chrono>
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -27,7 +28,9 @@ struct LookupOptions {
   std::optional<std::uint16_t> nameserver_port_override;
 };
 
-// Not thread-safe (owns one c-ares channel): one per order/worker.
+// Not thread-safe (owns one c-ares channel): one per order/worker. CNAME targets and zones found
+// are remembered for a few minutes, so a check before ordering (DnsContext::check_zones) costs the
+// solver no second round of queries.
 class ResolverLookup final : public DnsLookup {
  public:
   static Result<std::unique_ptr<ResolverLookup>> create(LookupOptions options,
@@ -43,9 +46,19 @@ class ResolverLookup final : public DnsLookup {
  private:
   ResolverLookup(LookupOptions options, ResolverPtr resolver, const util::Clock& clock)
       : options_(std::move(options)), resolver_(std::move(resolver)), clock_(clock) {}
+  struct Remembered {
+    std::string answer;
+    util::SysTime at;
+  };
+  // The answer for key if found less than kRemember ago, else compute()'s (kept when it succeeds).
+  template <class Compute>
+  Result<std::string> remembered(std::map<std::string, Remembered>& cache, const std::string& key, Compute compute);
+
   LookupOptions options_;
   ResolverPtr resolver_;
   const util::Clock& clock_;
+  std::map<std::string, Remembered> cnames_;
+  std::map<std::string, Remembered> zones_;
 };
 
 }  // namespace certpilot::dns

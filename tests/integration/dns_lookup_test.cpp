@@ -98,5 +98,5 @@ TEST_CASE("CAA: allowed, forbidden and issuewild-only records", "[integration][d
   CHECK(none->relevant_name.empty());
   auto all = dns::check_caa_all(r, {"www.a.test", "*.forbidden.a.test"}, ca);
   CHECK_FALSE(all);
-  CHECK(dns::check_caa_all(r, {"forbidden.a.test"}, {}).value().empty());
+  CHECK(dns::check_caa_all(r, {"forbidden.a.test"}, std::vector<std::string>{}).value().empty());
 }

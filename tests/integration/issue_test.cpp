@@ -115,6 +115,17 @@ TEST_CASE("issue: bad input fails clearly and writes nothing", "[integration]") 
     CHECK(r.exit_code == 4);
     CHECK(r.err.find("--ca-bundle") != std::string::npos);
   }
+  SECTION("--propagation authoritative through a resolver that cannot answer SOA: refused before ordering") {
+    // challtestsrv's DNS answers TXT but not SOA (NOTIMP): no zone, so no nameservers to ask.
+    auto argv = issue_argv(*pebble, {"keep.example.test"}, tmp / "out", tmp / "state",
+                           {"--dns-resolver", pebble->challtestsrv_dns()});
+    auto r = run_command(argv);
+    INFO(describe(argv, r));
+    CHECK(r.exit_code != 0);
+    CHECK(r.err.find("--propagation authoritative needs the zone of _acme-challenge.keep.example.test") != std::string::npos);
+    CHECK(r.err.find("use --propagation resolvers") != std::string::npos);
+    CHECK(r.err.find("order created") == std::string::npos);
+  }
   SECTION("an exec hook that fails") {
     auto argv = exec_hook_argv("echo \"zone is read-only\" >&2\nexit 3\n");
     auto r = run_command(argv);
