@@ -1,5 +1,6 @@
 #include "agent/ca_session.hpp"
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -114,6 +115,38 @@ util::Result<std::unique_ptr<acme::Client>> open_client(const CaSettings& ca) {
   return acme::Client::create(std::move(options));
 }
 
+namespace {
+
+// --email given for an account that exists: the operator wants the CA to write to that address
+// now (expiry and policy mail), so the account's contact follows it (RFC 8555 §7.3.2). Issuing does
+// not depend on it: a CA that refuses the change gets a warning, and the old contact stays.
+void update_contact_if_changed(CaSession& session, const CaSettings& ca, const store::Store& store) {
+  if (ca.emails.empty()) return;
+  std::vector<std::string> wanted;
+  for (const auto& e : ca.emails) wanted.push_back("mailto:" + e);
+  auto have = session.account.contact;
+  std::sort(wanted.begin(), wanted.end());
+  std::sort(have.begin(), have.end());
+  if (wanted == have) return;
+  auto updated = session.client->update_contact(wanted);
+  if (!updated) {
+    kLog.warn("the account's contact was not changed; it stays as it was",
+              {{"contact", util::join(session.account.contact, ",")}, {"error", updated.error().message}});
+    return;
+  }
+  session.account.contact = updated->contact;
+  // The client's key, not the one loaded from the store: a rollover finished just before may have changed it.
+  const auto& key = session.client->account_key();
+  if (!key) return;
+  if (auto saved = store.save_account(session.account, *key); !saved) {
+    kLog.warn("the CA has the new contact, but saving it locally failed", {{"error", saved.error().message}});
+    return;
+  }
+  kLog.info("account contact updated", {{"account", session.account.url}, {"contact", util::join(updated->contact, ",")}});
+}
+
+}  // namespace
+
 util::Result<CaSession> open_ca_session(const CaSettings& ca, const store::Store& store, AccountMode mode) {
   if (auto r = check_contact_emails(ca.emails); !r) return util::fail(r.error());
   const auto no_account = [&] {
@@ -142,6 +175,7 @@ util::Result<CaSession> open_ca_session(const CaSettings& ca, const store::Store
     session.account = stored->record;
     session.account_dir = stored->dir;
     CERTPILOT_TRY_VOID(finish_pending_rollover(session, store), "account key rollover left unfinished");
+    if (mode == AccountMode::find_or_create) update_contact_if_changed(session, ca, store);
     return session;
   }
   if (mode != AccountMode::find_or_create) return no_account();

@@ -321,6 +321,13 @@ TEST_CASE("revoke, key rollover and deactivation", "[integration]") {
   run_ok(issue_argv(*pebble, {"after-rollover.example.test"}, tmp / "c", tmp / "state"));
   check_issued(*pebble, tmp / "c", {"after-rollover.example.test"});
 
+  // A new --email for the existing account updates its contact at the CA and in the store.
+  CHECK(shown.out.find("mailto:new@example.test") == std::string::npos);
+  run_ok(issue_argv(*pebble, {"contact.example.test"}, tmp / "e", tmp / "state", {"--email", "new@example.test"}));
+  const auto contact = run_ok(with({certpilot_binary().string(), "account", "show"}, ca));
+  CHECK(contact.out.find("mailto:new@example.test") != std::string::npos);
+  CHECK(contact.out.find("mailto:ops@example.test") != std::string::npos);  // issue_argv passes it too
+
   auto no_yes = run_command(with({certpilot_binary().string(), "account", "deactivate"}, ca));
   CHECK(no_yes.exit_code == 2);
   run_ok(with({certpilot_binary().string(), "account", "deactivate", "--yes"}, ca));
