@@ -17,49 +17,39 @@ using util::fail;
 
 namespace {
 
-std::vector<std::string> dns_names(X509* cert) {
-  std::vector<std::string> names;
-  crypto::GeneralNamesPtr sans(
-      static_cast<GENERAL_NAMES*>(X509_get_ext_d2i(cert, NID_subject_alt_name, nullptr, nullptr)));
-  if (sans) {
-    for (int i = 0; i < sk_GENERAL_NAME_num(sans.get()); ++i) {
-      const GENERAL_NAME* gn = sk_GENERAL_NAME_value(sans.get(), i);
-      if (gn->type == GEN_DNS) {
-        const ASN1_IA5STRING* s = gn->d.dNSName;
-        names.push_back(normalize_name(
-            std::string_view(reinterpret_cast<const char*>(ASN1_STRING_get0_data(s)), ASN1_STRING_length(s))));
-      }
-    }
-  }
-  if (names.empty()) {
-    // No subjectAltName at all: fall back to the CN, as browsers no longer do but old tools still expect.
-    char cn[256] = {};
-    if (X509_NAME_get_text_by_NID(X509_get_subject_name(cert), NID_commonName, cn, sizeof cn) > 0) {
-      names.push_back(normalize_name(cn));
-    }
-  }
-  ERR_clear_error();
-  return names;
-}
+struct AltNames {
+  std::vector<std::string> dns;  // lower-case, without a trailing dot
+  std::vector<std::string> ips;  // as text
+};
 
-std::vector<std::string> ip_addresses(X509* cert) {
-  std::vector<std::string> ips;
+AltNames alt_names(X509* cert) {
+  AltNames out;
   crypto::GeneralNamesPtr sans(
       static_cast<GENERAL_NAMES*>(X509_get_ext_d2i(cert, NID_subject_alt_name, nullptr, nullptr)));
-  if (sans) {
-    for (int i = 0; i < sk_GENERAL_NAME_num(sans.get()); ++i) {
-      const GENERAL_NAME* gn = sk_GENERAL_NAME_value(sans.get(), i);
-      if (gn->type != GEN_IPADD) continue;
+  for (int i = 0; sans && i < sk_GENERAL_NAME_num(sans.get()); ++i) {
+    const GENERAL_NAME* gn = sk_GENERAL_NAME_value(sans.get(), i);
+    if (gn->type == GEN_DNS) {
+      const ASN1_IA5STRING* s = gn->d.dNSName;
+      out.dns.push_back(normalize_name(
+          std::string_view(reinterpret_cast<const char*>(ASN1_STRING_get0_data(s)), ASN1_STRING_length(s))));
+    } else if (gn->type == GEN_IPADD) {
       const int len = ASN1_STRING_length(gn->d.iPAddress);
       const int family = len == 4 ? AF_INET : len == 16 ? AF_INET6 : 0;
       char text[INET6_ADDRSTRLEN] = {};
       if (family != 0 && inet_ntop(family, ASN1_STRING_get0_data(gn->d.iPAddress), text, sizeof text) != nullptr) {
-        ips.emplace_back(text);
+        out.ips.emplace_back(text);
       }
     }
   }
+  if (out.dns.empty()) {
+    // No DNS name in subjectAltName: fall back to the CN, as browsers no longer do but old tools still expect.
+    char cn[256] = {};
+    if (X509_NAME_get_text_by_NID(X509_get_subject_name(cert), NID_commonName, cn, sizeof cn) > 0) {
+      out.dns.push_back(normalize_name(cn));
+    }
+  }
   ERR_clear_error();
-  return ips;
+  return out;
 }
 
 std::string describe_cert(std::size_t index, X509* cert) {
@@ -123,11 +113,12 @@ Result<std::shared_ptr<const CertEntry>> CertEntry::create(const CertMaterial& m
   }
   std::shared_ptr<CertEntry> entry(new CertEntry());
   entry->info_.source = src;
-  entry->info_.names = dns_names(leaf);
+  auto names = alt_names(leaf);
+  entry->info_.names = std::move(names.dns);
+  entry->info_.ip_addresses = std::move(names.ips);
   if (entry->info_.names.empty()) {
     return fail(Errc::invalid_input, src + ": the certificate names no DNS name (no subjectAltName, no CN)");
   }
-  entry->info_.ip_addresses = ip_addresses(leaf);
   entry->info_.serial_hex = detail::serial_hex(leaf);
   entry->info_.not_after = detail::asn1_to_time(X509_get0_notAfter(leaf));
   entry->info_.not_after_text = detail::format_time(entry->info_.not_after);

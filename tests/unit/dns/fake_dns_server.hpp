@@ -11,7 +11,9 @@
 
 #include <atomic>
 #include <cstdint>
+#include <chrono>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <stdexcept>
@@ -19,6 +21,7 @@
 #include <thread>
 #include <vector>
 
+#include "dns/resolver.hpp"
 #include "dns/wire/message.hpp"
 
 namespace certpilot::test {
@@ -163,6 +166,15 @@ inline dns::wire::ResourceRecord rr_soa(const std::string& zone, const std::stri
     for (int shift = 24; shift >= 0; shift -= 8) rdata.push_back(static_cast<char>((v >> shift) & 0xff));
   }
   return fake_dns_detail::rr(zone, dns::wire::type::kSoa, rdata);
+}
+
+// A c-ares resolver that asks this server only: `tries` 1 with a short timeout for tests that want
+// silence to fail fast.
+inline std::unique_ptr<dns::Resolver> resolver_for(const FakeDnsServer& server, std::chrono::milliseconds timeout,
+                                                   int tries) {
+  auto r = dns::Resolver::create({{server.server()}, timeout, tries, true, false});
+  if (!r) throw std::runtime_error("fake DNS server: no resolver: " + r.error().message);
+  return std::move(*r);
 }
 
 }  // namespace certpilot::test

@@ -18,9 +18,7 @@ namespace rc = dns::wire::rcode;
 namespace type = dns::wire::type;
 
 std::unique_ptr<dns::Resolver> resolver_for(const test::FakeDnsServer& server) {
-  auto r = dns::Resolver::create({{server.server()}, std::chrono::milliseconds(500), 2, true, false});
-  REQUIRE(r);
-  return std::move(*r);
+  return test::resolver_for(server, std::chrono::milliseconds(500), 2);
 }
 
 // Zone a.test served by ns1.a.test (127.0.0.1, this server) and ns2.a.test, whose address

@@ -8,23 +8,6 @@
 using namespace certpilot;
 using namespace std::chrono_literals;
 
-namespace {
-
-class SteppingClock final : public util::Clock {
- public:
-  util::SysTime now() const override { return now_; }
-  bool sleep_for(std::chrono::milliseconds d) const override {
-    now_ += d;
-    return true;
-  }
-  void advance(std::chrono::seconds d) { now_ += d; }
-
- private:
-  mutable util::SysTime now_ = util::SysTime(std::chrono::hours(500000));
-};
-
-}  // namespace
-
 TEST_CASE("resolver lookup: a CNAME target and a zone are asked once per order, again after minutes", "[dns]") {
   test::FakeDnsServer server([](const dns::wire::Question& q) -> std::optional<dns::wire::Message> {
     if (q.type == dns::wire::type::kSoa && dns::wire::canonical_name(q.name) == "a.test") {
@@ -35,7 +18,7 @@ TEST_CASE("resolver lookup: a CNAME target and a zone are asked once per order, 
   dns::LookupOptions options;
   options.resolvers = {server.server()};
   options.query_timeout = 500ms;
-  SteppingClock clock;
+  util::FakeClock clock(util::SysTime{} + std::chrono::hours(1000));
   auto lookup = dns::ResolverLookup::create(options, clock);
   REQUIRE(lookup);
   const std::string name = "_acme-challenge.www.a.test";

@@ -18,9 +18,7 @@ namespace rc = dns::wire::rcode;
 namespace type = dns::wire::type;
 
 std::unique_ptr<dns::Resolver> resolver_for(const test::FakeDnsServer& server) {
-  auto r = dns::Resolver::create({{server.server()}, std::chrono::milliseconds(200), 1, true, false});
-  REQUIRE(r);
-  return std::move(*r);
+  return test::resolver_for(server, std::chrono::milliseconds(200), 1);
 }
 
 // a.test has NS ns1..ns3; `addresses` scripts the answer for each name's A and AAAA questions.
