@@ -247,10 +247,6 @@ Result<CaaVerdict> check_caa(Resolver& resolver, const std::string& name, bool w
   return verdict;
 }
 
-Result<CaaVerdict> check_caa(Resolver& resolver, const std::string& name, bool wildcard,
-                             const std::vector<std::string>& ca_identities) {
-  return check_caa(resolver, name, wildcard, CaaRequester{ca_identities, std::nullopt});
-}
 
 Result<std::vector<CaaVerdict>> check_caa_all(Resolver& resolver, const std::vector<std::string>& names,
                                               const CaaRequester& requester) {
@@ -267,11 +263,6 @@ Result<std::vector<CaaVerdict>> check_caa_all(Resolver& resolver, const std::vec
     out.push_back(std::move(*verdict));
   }
   return out;
-}
-
-Result<std::vector<CaaVerdict>> check_caa_all(Resolver& resolver, const std::vector<std::string>& names,
-                                              const std::vector<std::string>& ca_identities) {
-  return check_caa_all(resolver, names, CaaRequester{ca_identities, std::nullopt});
 }
 
 }  // namespace certpilot::dns

@@ -39,16 +39,11 @@ struct CaaRequester {
 // names the CA with the parameter that excludes us, and how to fix it. Messages start with
 // "CAA check for <name>"; callers add no further CAA prefix.
 Result<CaaVerdict> check_caa(Resolver& resolver, const std::string& name, bool wildcard, const CaaRequester& requester);
-// The same, without an account URL.
-Result<CaaVerdict> check_caa(Resolver& resolver, const std::string& name, bool wildcard,
-                             const std::vector<std::string>& ca_identities);
 
 // Every name of an order. With no identities the check is skipped with one log line saying why,
 // and the result is an empty list.
 Result<std::vector<CaaVerdict>> check_caa_all(Resolver& resolver, const std::vector<std::string>& names,
                                               const CaaRequester& requester);
-Result<std::vector<CaaVerdict>> check_caa_all(Resolver& resolver, const std::vector<std::string>& names,
-                                              const std::vector<std::string>& ca_identities);
 
 // An issue/issuewild value split by the RFC 8659 §4.2 grammar:
 //   issue-value = *WSP [issuer-domain-name *WSP] [";" *WSP [parameters *WSP]]

@@ -50,8 +50,7 @@ std::string outcome(const Result<wire::Message>& answer, const Resolver::Job& jo
     const std::string head = "query " + job.name + " " + wire::type_name(job.qtype) + " @" + job.resolver->description() + ": ";
     return msg.rfind(head, 0) == 0 ? msg.substr(head.size()) : msg;
   }
-  if (answer->header.rcode != wire::rcode::kNoError) return wire::rcode_name(answer->header.rcode);
-  return "no data";
+  return wire::answer_outcome(*answer);
 }
 
 std::string why_no_address(const Result<wire::Message>& a, const Resolver::Job& a_job,

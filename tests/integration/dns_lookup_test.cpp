@@ -76,7 +76,7 @@ TEST_CASE("propagation against an address where no server listens reports the ti
 TEST_CASE("CAA: allowed, forbidden and issuewild-only records", "[integration][dns]") {
   auto lookup = make_lookup();
   auto& r = lookup->resolver();
-  const std::vector<std::string> ca{"ca.test"};
+  const dns::CaaRequester ca{{"ca.test"}, std::nullopt};  // no account URL: accounturi is not judged here
   auto apex = dns::check_caa(r, "www.a.test", false, ca);
   REQUIRE(apex);
   CHECK(apex->relevant_name == "a.test");
@@ -90,7 +90,7 @@ TEST_CASE("CAA: allowed, forbidden and issuewild-only records", "[integration][d
   auto wild = dns::check_caa(r, "*.wild.a.test", false, ca);
   REQUIRE_FALSE(wild);
   CHECK_THAT(wild.error().message, Catch::Contains("issuewild \"other-ca.example\""));
-  CHECK(dns::check_caa(r, "*.wild.a.test", false, {"other-ca.example"}));
+  CHECK(dns::check_caa(r, "*.wild.a.test", false, {{"other-ca.example"}, std::nullopt}));
 
   // No CAA anywhere up the tree of b.test: anything goes.
   auto none = dns::check_caa(r, "www.b.test", false, ca);
@@ -98,5 +98,5 @@ TEST_CASE("CAA: allowed, forbidden and issuewild-only records", "[integration][d
   CHECK(none->relevant_name.empty());
   auto all = dns::check_caa_all(r, {"www.a.test", "*.forbidden.a.test"}, ca);
   CHECK_FALSE(all);
-  CHECK(dns::check_caa_all(r, {"forbidden.a.test"}, std::vector<std::string>{}).value().empty());
+  CHECK(dns::check_caa_all(r, {"forbidden.a.test"}, {{}, std::nullopt}).value().empty());
 }

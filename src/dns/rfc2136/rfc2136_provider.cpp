@@ -99,13 +99,6 @@ Result<void> judge_answer(const std::string& answer, const Sent& sent, const wir
   return util::ok();
 }
 
-// "NXDOMAIN", "SERVFAIL"..., or "no data" (NOERROR without the record): what a lookup found, in
-// the words zone.cpp uses for nameservers without an address.
-std::string what_was_answered(const wire::Message& m) {
-  if (m.header.rcode != wire::rcode::kNoError) return wire::rcode_name(m.header.rcode);
-  return "no data";
-}
-
 // The address of the update server's host name, IPv4 first, then IPv6: an IPv6-only primary is
 // common enough on modern networks. A name without either says where the name came from.
 Result<std::string> address_of(Resolver& resolver, const std::string& host, std::uint16_t port,
@@ -118,7 +111,7 @@ Result<std::string> address_of(Resolver& resolver, const std::string& host, std:
       auto ip = type == wire::type::kA ? wire::parse_a(rr.rdata) : wire::parse_aaaa(rr.rdata);
       if (ip) return address_with_port(*ip, port);
     }
-    seen.push_back(wire::type_name(type) + ": " + what_was_answered(answer));
+    seen.push_back(wire::type_name(type) + ": " + wire::answer_outcome(answer));
   }
   const std::string answered = resolver.description() + " answered " + util::join(seen, ", ");
   if (!is_primary) {

@@ -124,6 +124,10 @@ std::string type_name(std::uint16_t t) {
   }
 }
 
+std::string answer_outcome(const Message& m) {
+  return m.header.rcode == rcode::kNoError ? std::string("no data") : rcode_name(m.header.rcode);
+}
+
 std::string rcode_name(std::uint16_t rc) {
   static const char* const kNames[] = {"NOERROR", "FORMERR", "SERVFAIL", "NXDOMAIN", "NOTIMP", "REFUSED",
                                        "YXDOMAIN", "YXRRSET", "NXRRSET", "NOTAUTH", "NOTZONE"};

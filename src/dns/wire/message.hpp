@@ -103,6 +103,10 @@ struct Message {
   std::vector<ResourceRecord> additional;
 };
 
+// What a lookup got for the record it asked, in a word: its rcode ("NXDOMAIN", "SERVFAIL"...), or
+// "no data" for a NOERROR answer (callers ask this only when the record was not in it).
+std::string answer_outcome(const Message& m);
+
 // Names are written uncompressed. Fails on a label over 63 bytes, a name over 255, an empty label
 // in the middle ("a..b"), or rdata over 65535 bytes.
 Result<std::string> encode(const Message& message);
