@@ -72,7 +72,7 @@ util::Result<std::optional<fs::path>> inspect(const fs::path& dir) {
   const fs::path target = S_ISLNK(st.st_mode) ? fs::read_symlink(dir, ec) : fs::path();
   const auto version = S_ISLNK(st.st_mode) && !ec ? version_target(dir, target) : std::nullopt;
   if (!version) {
-    const fs::path versions = dir.parent_path() / (base + ".versions");
+    const fs::path versions = versions_of(dir);
     return fail(Errc::invalid_input,
                 dir.string() + " already exists and was not written by certpilot (" +
                     (S_ISDIR(st.st_mode) ? "a plain folder" : S_ISLNK(st.st_mode) ? "a foreign symlink" : "a file") +
